@@ -1,0 +1,51 @@
+# petitiondesk: every target works on a fresh clone; nothing is installed by hand.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint bench install install-dev migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEVSTAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+install-dev: $(DEVSTAMP)
+
+migrate: install
+	$(BIN)/petitiondesk migrate
+
+## run: install, migrate, load the demo when the database is empty, serve with the in-process worker
+run: install
+	$(BIN)/petitiondesk migrate
+	$(BIN)/petitiondesk demo --if-empty
+	$(BIN)/petitiondesk serve --host $(HOST) --port $(PORT)
+
+## test: install dev dependencies, check style and types, run the whole suite
+test: install-dev lint
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy petitiondesk config
+
+## bench: heavy benchmarks, by hand only (results go to docs/benchmarks.md)
+bench: install-dev
+	$(BIN)/python bench/intake.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

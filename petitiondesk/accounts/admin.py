@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from .models import ApiToken, Organisation, User
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "level", "parent", "division_code", "is_active")
+    list_filter = ("kind", "level", "is_active")
+    search_fields = ("code", "name", "division_code")
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    list_display = ("username", "org", "role", "is_active")
+    list_filter = ("role", "is_active")
+    fieldsets = (*UserAdmin.fieldsets, ("petitiondesk", {"fields": ("org", "role")}))
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("token_hash", "prefix", "created_at", "last_used_at")

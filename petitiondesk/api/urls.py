@@ -1,0 +1,16 @@
+from ninja import NinjaAPI
+
+from .errors import install_error_handlers
+from .v1 import router, track_router
+
+api = NinjaAPI(
+    title="petitiondesk API",
+    version="1",
+    description="Petition (信访) intake, workflow and tracking. See docs/api.md.",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_error_handlers(api)
+api.add_router("/v1/", router)
+api.add_router("/v1/", track_router)

@@ -1,0 +1,292 @@
+"""JSON API v1 (api.md): thin adapters over the intake and case services."""
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Header, Query, Router, Schema
+
+from petitiondesk.accounts.models import User
+from petitiondesk.cases import services
+from petitiondesk.cases.models import Case, CaseEvent
+from petitiondesk.cases.selectors import (
+    PAGE_SIZE,
+    CaseFilters,
+    access_case,
+    access_tracked_case,
+    case_detail,
+    case_list,
+)
+from petitiondesk.intake.services import PetitionerData, Submission, petition_submit
+
+from . import schemas as s
+from .auth import STAFF_AUTH, PublicOrStaff, caller, staff_user
+
+router = Router(tags=["petitions"])
+track_router = Router(tags=["petitioner tracking"])
+
+REDACTED = "confidential"
+
+
+def _deadlines(rows: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "rule": d.rule,
+            "start_on": d.start_on,
+            "due_on": d.due_on,
+            "method": d.method,
+            "calendar_version": d.calendar_version,
+            "provisional": d.provisional,
+            "statutory": d.statutory,
+            "state": d.state,
+        }
+        for d in rows
+    ]
+
+
+def _summary(case: Case) -> dict[str, Any]:
+    return {
+        "id": case.pk,
+        "tracking_number": case.tracking_number,
+        "title": case.title,
+        "status": case.status,
+        "category": case.category,
+        "topic": case.topic,
+        "channel": case.channel,
+        "received_on": case.received_on,
+        "org": case.org.code,
+        "is_overdue": case.is_overdue,
+    }
+
+
+def _petitioners(case: Case, viewer: User) -> list[dict[str, str]]:
+    # A petitioner who asked for confidentiality is shown only to the holding organ.
+    hide = case.confidential and viewer.org_id != case.org_id
+    fields = ("name", "phone", "id_number", "address", "email")
+    return [
+        {f: (REDACTED if hide and getattr(p, f) else getattr(p, f)) for f in fields}
+        for p in case.petitioners.all()
+    ]
+
+
+def _event(e: CaseEvent) -> dict[str, Any]:
+    return {
+        "verb": e.verb,
+        "effective_on": e.effective_on,
+        "created_at": e.created_at,
+        "actor": e.actor.username if e.actor else None,
+        "actor_org": e.actor_org.code if e.actor_org else None,
+        "by_petitioner": e.by_petitioner,
+        "from_status": e.from_status,
+        "to_status": e.to_status,
+        "payload": e.payload,
+    }
+
+
+def present_case(case: Case, viewer: User) -> dict[str, Any]:
+    detail = case_detail(case)
+    return {
+        **_summary(case),
+        "content": case.content,
+        "division_code": case.division_code,
+        "profile": case.profile,
+        "claim_route": case.claim_route,
+        "outcome": case.outcome,
+        "rating": case.rating,
+        "extension_days": case.extension_days,
+        "anonymous": case.anonymous,
+        "confidential": case.confidential,
+        "people_count": case.people_count,
+        "representatives": case.representatives,
+        "petitioners": _petitioners(case, viewer),
+        "accused_orgs": list(case.accused_orgs.values_list("code", flat=True)),
+        "deadlines": _deadlines(detail["deadlines"]),  # type: ignore[arg-type]
+        "events": [_event(e) for e in detail["events"]],  # type: ignore[attr-defined]
+        "links": detail["links"],
+        "version": case.version,
+    }
+
+
+@router.post("/petitions", response={201: s.SubmitOut}, auth=PublicOrStaff(), summary="Submit")
+def submit(request: HttpRequest, payload: s.SubmitIn) -> tuple[int, dict[str, Any]]:
+    data = payload.model_dump()
+    data["petitioners"] = [PetitionerData(**p) for p in data["petitioners"]]
+    receipt = petition_submit(submission=Submission(**data), actor=caller(request))
+    case = receipt.case
+    return 201, {
+        "id": case.pk,
+        "tracking_number": case.tracking_number,
+        "access_key": receipt.access_key,
+        "status": case.status,
+        "received_on": case.received_on,
+        "org": case.org.code,
+        "deadlines": _deadlines(receipt.deadlines),
+        "duplicates": [{"id": i, "score": score} for i, score in receipt.duplicates],
+        "suggested_routes": [],
+    }
+
+
+@router.get("/petitions/{case_id}", response=s.CaseOut, auth=STAFF_AUTH, summary="Read a case")
+def read(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    user = staff_user(request)
+    return present_case(access_case(user, case_id), user)
+
+
+class ListQuery(Schema):
+    status: str | None = None
+    org: str | None = None
+    overdue: bool | None = None
+    due_before: dt.date | None = None
+    q: str | None = None
+    page: int = 1
+
+
+@router.get("/petitions", response=s.CaseListOut, auth=STAFF_AUTH, summary="List cases")
+def list_cases(request: HttpRequest, filters: Query[ListQuery]) -> dict[str, Any]:
+    rows, total = case_list(staff_user(request), CaseFilters(**filters.model_dump()))
+    return {
+        "count": total,
+        "page": filters.page,
+        "page_size": PAGE_SIZE,
+        "results": [_summary(c) for c in rows],
+    }
+
+
+# --- action verbs: one endpoint each, all the same shape ---------------------------------------
+
+ACTIONS: dict[str, tuple[type[s.Action], Callable[..., Case]]] = {
+    "route": (s.RouteIn, services.case_route),
+    "object": (s.ReasonIn, services.case_object),
+    "accept": (s.AcceptIn, services.case_accept),
+    "decline": (s.DeclineIn, services.case_decline),
+    "extend": (s.ExtendIn, services.case_extend),
+    "reply": (s.OpinionIn, services.case_reply),
+    "request_review": (s.AppealIn, services.case_request_review),
+    "decide_review": (s.OpinionIn, services.case_decide_review),
+    "request_rereview": (s.AppealIn, services.case_request_rereview),
+    "hearing": (s.HearingIn, services.case_hearing),
+    "decide_rereview": (s.OpinionIn, services.case_decide_rereview),
+    "close": (s.ReasonIn, services.case_close),
+    "link": (s.LinkIn, services.case_link),
+}
+
+
+def _register_action(verb: str, schema: type[s.Action], service: Callable[..., Case]) -> None:
+    def act(request: HttpRequest, case_id: int, payload: schema) -> dict[str, Any]:  # type: ignore[valid-type]
+        user = staff_user(request)
+        access_case(user, case_id)
+        case = service(case_id=case_id, actor=user, **payload.model_dump())  # type: ignore[attr-defined]
+        return present_case(access_case(user, case.pk), user)
+
+    act.__name__ = f"action_{verb}"
+    router.post(
+        f"/petitions/{{case_id}}/actions/{verb}",
+        response=s.CaseOut,
+        auth=STAFF_AUTH,
+        summary=verb.replace("_", " ").capitalize(),
+        operation_id=f"action_{verb}",
+    )(act)
+
+
+for _verb, (_schema, _service) in ACTIONS.items():
+    _register_action(_verb, _schema, _service)
+
+
+# --- the petitioner's side ---------------------------------------------------------------------
+
+# What the petitioner sees of each step (texts addressed to them; no internal notes or staff names).
+PUBLIC_PAYLOAD = {
+    "register": ("channel",),
+    "route": ("to_org",),
+    "accept": ("claim_route", "procedure"),
+    "decline": ("reason_code", "reason"),
+    "extend": ("days", "reason", "due_on"),
+    "reply": ("outcome", "opinion", "delivered_on"),
+    "request_review": ("to_org",),
+    "decide_review": ("outcome", "opinion", "delivered_on"),
+    "request_rereview": ("to_org",),
+    "hearing": ("from", "to"),
+    "decide_rereview": ("outcome", "opinion", "delivered_on"),
+    "close": (),
+    "rate": ("rating",),
+    "add_material": (),
+}
+OPINION_VERBS = ("reply", "decide_review", "decide_rereview")
+
+
+def _tracked(request: HttpRequest, tracking_number: str, key: str) -> Case:
+    ip = request.META.get("REMOTE_ADDR", "")
+    return access_tracked_case(tracking_number=tracking_number, access_key=key, ip=ip)
+
+
+def _track_view(case: Case) -> dict[str, Any]:
+    events = [e for e in case.events.all() if e.verb in PUBLIC_PAYLOAD]
+    return {
+        "tracking_number": case.tracking_number,
+        "title": case.title,
+        "status": case.status,
+        "category": case.category,
+        "received_on": case.received_on,
+        "org": case.org.name,
+        "deadlines": _deadlines(list(case.deadlines.all())),
+        "timeline": [
+            {
+                "verb": e.verb,
+                "effective_on": e.effective_on,
+                "text": {k: e.payload[k] for k in PUBLIC_PAYLOAD[e.verb] if k in e.payload},
+            }
+            for e in events
+        ],
+        "replies": [
+            {"verb": e.verb, **{k: e.payload.get(k) for k in ("outcome", "opinion", "delivered_on")}}
+            for e in events
+            if e.verb in OPINION_VERBS
+        ],
+        "rating": case.rating,
+    }
+
+
+@track_router.get("/track/{tracking_number}", response=s.TrackOut, summary="Track a petition")
+def track(
+    request: HttpRequest, tracking_number: str, x_access_key: Header[str] = ""
+) -> dict[str, Any]:
+    return _track_view(_tracked(request, tracking_number, x_access_key))
+
+
+@track_router.post("/track/{tracking_number}/rate", response=s.TrackOut, summary="Rate handling")
+def rate(
+    request: HttpRequest, tracking_number: str, payload: s.RateIn, x_access_key: Header[str] = ""
+) -> dict[str, Any]:
+    case = _tracked(request, tracking_number, x_access_key)
+    return _track_view(services.case_rate(case_id=case.pk, **payload.model_dump()))
+
+
+@track_router.post("/track/{tracking_number}/material", response=s.TrackOut, summary="Add material")
+def add_material(
+    request: HttpRequest, tracking_number: str, payload: s.MaterialIn, x_access_key: Header[str] = ""
+) -> dict[str, Any]:
+    case = _tracked(request, tracking_number, x_access_key)
+    return _track_view(services.case_add_material(case_id=case.pk, text=payload.text))
+
+
+def _register_appeal(verb: str, service: Callable[..., Case]) -> None:
+    def appeal(
+        request: HttpRequest,
+        tracking_number: str,
+        payload: s.TrackAppealIn,
+        x_access_key: Header[str] = "",
+    ) -> dict[str, Any]:
+        case = _tracked(request, tracking_number, x_access_key)
+        return _track_view(
+            service(case_id=case.pk, actor=None, to_org=payload.to_org, by_petitioner=True)
+        )
+
+    appeal.__name__ = f"track_{verb}"
+    track_router.post(
+        f"/track/{{tracking_number}}/{verb}", response=s.TrackOut, summary=verb.replace("_", " ")
+    )(appeal)
+
+
+_register_appeal("request_review", services.case_request_review)
+_register_appeal("request_rereview", services.case_request_rereview)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CalendarConfig(AppConfig):
+    name = "petitiondesk.calendar"
+    label = "workcalendar"

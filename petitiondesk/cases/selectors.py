@@ -1,0 +1,137 @@
+"""Reading cases, with the permission check built in (`access_*`), and paged lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from petitiondesk.accounts.models import Organisation, User
+from petitiondesk.accounts.selectors import org_subtree_ids
+from petitiondesk.core.errors import InvalidInput, NotFound, RateLimited
+
+from .models import Case, Deadline
+
+READ_ROLES = frozenset(User.Role.values) - {User.Role.ADMIN}
+PAGE_SIZE = 50
+
+
+def visible_cases(user: User) -> QuerySet[Case]:
+    """Cases a staff member may read: held, routed, registered or last decided by their org or its
+    subordinates; never an accusation against their own org (or its superiors' subtree)."""
+    if user.role not in READ_ROLES or user.org_id is None:
+        return Case.objects.none()
+    scope = org_subtree_ids(user.org_id)
+    return Case.objects.filter(
+        Q(org_id__in=scope)
+        | Q(registered_by_org_id__in=scope)
+        | Q(routed_by_org_id__in=scope)
+        | Q(handled_by_org_id__in=scope)
+    ).exclude(accused_orgs__in=_accused_shield(user.org_id))
+
+
+def _accused_shield(org_id: int) -> list[int]:
+    """Orgs whose accusations `org_id` must not see: itself and every superior (an accusation
+    against a superior names the subtree the user sits in)."""
+    parent_of = dict(Organisation.objects.values_list("id", "parent_id"))
+    out = [org_id]
+    cur = parent_of.get(org_id)
+    while cur is not None and cur not in out:
+        out.append(cur)
+        cur = parent_of.get(cur)
+    return out
+
+
+def access_case(user: User, case_id: int) -> Case:
+    """The case if the user may read it; otherwise the same 404 as for a case that does not exist."""
+    case = visible_cases(user).filter(pk=case_id).select_related("org").first()
+    if case is None:
+        raise NotFound("not_found", _("no such case"))
+    return case
+
+
+@dataclass
+class CaseFilters:
+    status: str | None = None
+    org: str | None = None
+    overdue: bool | None = None
+    due_before: dt.date | None = None
+    q: str | None = None
+    page: int = 1
+
+
+def case_list(user: User, filters: CaseFilters) -> tuple[list[Case], int]:
+    qs = visible_cases(user)
+    if filters.status:
+        if filters.status not in Case.Status.values:
+            raise InvalidInput("invalid_input", _("unknown status %s") % filters.status)
+        qs = qs.filter(status=filters.status)
+    if filters.org:
+        qs = qs.filter(org__code=filters.org)
+    if filters.overdue is not None:
+        qs = qs.filter(is_overdue=filters.overdue)
+    if filters.due_before:
+        qs = qs.filter(
+            deadlines__state=Deadline.State.OPEN,
+            deadlines__duty=True,
+            deadlines__due_on__lt=filters.due_before,
+        )
+    if filters.q:
+        qs = qs.filter(Q(title__icontains=filters.q) | Q(content__icontains=filters.q))
+    if filters.page < 1:
+        raise InvalidInput("invalid_input", _("page starts at 1"))
+    qs = qs.distinct().order_by("-received_on", "-id")
+    total = qs.count()
+    start = (filters.page - 1) * PAGE_SIZE
+    return list(qs.select_related("org")[start : start + PAGE_SIZE]), total
+
+
+def case_detail(case: Case) -> dict[str, object]:
+    """Deadlines, events and links of a case, for reading."""
+    return {
+        "deadlines": list(case.deadlines.all()),
+        "events": list(case.events.select_related("actor_org").all()),
+        "links": [
+            {"other_id": link.other_id, "relation": link.relation} for link in case.links_out.all()
+        ]
+        + [{"other_id": link.case_id, "relation": link.relation} for link in case.links_in.all()],
+    }
+
+
+# --- the petitioner's side --------------------------------------------------------------------
+
+
+def _throttle_keys(tracking_number: str, ip: str) -> list[str]:
+    return [f"track-fail:ip:{ip}", f"track-fail:tn:{tracking_number[:40]}"]
+
+
+def access_tracked_case(*, tracking_number: str, access_key: str, ip: str) -> Case:
+    """The case behind a query code. Wrong number and wrong key get the same 404; failed guesses
+    are counted per IP and per tracking number and refused with 429 past the limit."""
+    from petitiondesk.intake.services import hash_access_key
+
+    limit = settings.PETITIONDESK_TRACK_MAX_FAILURES
+    window = settings.PETITIONDESK_TRACK_WINDOW_SECONDS
+    keys = _throttle_keys(tracking_number, ip)
+    counts = cache.get_many(keys)
+    if any(counts.get(k, 0) >= limit for k in keys):
+        raise RateLimited(_("too many failed attempts; try again later"), retry_after=window)
+    case = Case.objects.filter(tracking_number=tracking_number).first()
+    if (
+        case is None
+        or not case.access_key_hash
+        or not hmac.compare_digest(case.access_key_hash, hash_access_key(access_key or ""))
+    ):
+        for k in keys:
+            cache.add(k, 0, window)
+            try:
+                cache.incr(k)
+            except ValueError:
+                cache.set(k, 1, window)
+        raise NotFound("not_found", _("no case with that tracking number and access key"))
+    return case

@@ -1,0 +1,943 @@
+"""Case verbs: one service function per verb of api.md, each one transaction.
+
+Every function is keyword-only, checks the transition (`transitions.check_transition`), the actor's
+role and organisation, and the rules of the Regulations, then writes the case change, its deadlines
+and one `CaseEvent` together. A refused call raises a `DomainError` and stores nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from petitiondesk.accounts.models import Organisation, User
+from petitiondesk.accounts.selectors import org_ancestor_ids, org_subtree_ids
+from petitiondesk.calendar.engine import ClockSpec, Method, hearing_days_inclusive
+from petitiondesk.calendar.profiles import Profile, get_profile
+from petitiondesk.core import clock
+from petitiondesk.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuleRefusal,
+)
+
+from . import deadlines as dl
+from .models import CONTENT_MAX, TEXT_FIELD_MAX, Case, CaseEvent, CaseLink, Deadline
+from .transitions import PENDING_STATUSES, check_role, check_transition
+
+security_log = logging.getLogger("petitiondesk.security")
+
+S = Case.Status
+
+# Art. 31: the five routes that divert a claim to another legal procedure.
+CLAIM_ROUTES = {
+    1: "litigation (诉讼)",
+    2: "arbitration (仲裁)",
+    3: "Party-member appeal (党员申诉)",
+    4: "administrative reconsideration or other administrative procedure (行政复议等)",
+    5: "duty performance (履职)",
+    6: "petition handling (信访程序)",
+}
+ROUTE_MODES = ("forward", "assign", "report_urgent", "to_political_legal", "to_discipline")
+DECLINE_REASONS = (
+    "late",
+    "skip_level",
+    "same_matter_pending",
+    "final",
+    "not_a_petition",
+    "out_of_scope",
+    "litigation",
+    "other",
+)
+
+
+# --- the frame every verb runs in -------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """A verb in progress on a locked case."""
+
+    case: Case
+    verb: str
+    actor: User | None
+    by_petitioner: bool
+    effective_on: dt.date
+    from_status: str
+    deadlines: list[Deadline]
+    changed: set[str] = field(default_factory=set)
+    touched: list[Deadline] = field(default_factory=list)
+    created: list[Deadline] = field(default_factory=list)
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def profile(self) -> Profile:
+        return get_profile(self.case.profile)
+
+    def set(self, **values: Any) -> None:
+        for name, value in values.items():
+            setattr(self.case, name, value)
+            self.changed.add(name)
+
+    def open_deadlines(self, *rules: str) -> list[Deadline]:
+        return dl.open_of(self.deadlines, *rules)
+
+    def settle(self, *rules: str, done_on: dt.date | None = None) -> None:
+        for d in self.open_deadlines(*rules):
+            dl.settle(d, done_on or self.effective_on)
+            self.touched.append(d)
+
+    def void(self, *rules: str) -> None:
+        for d in self.open_deadlines(*rules):
+            dl.void(d)
+            self.touched.append(d)
+
+    def start(self, rule: str, start: dt.date | None = None, **kwargs: Any) -> Deadline:
+        d = dl.new_deadline(self.case, rule, start or self.effective_on, **kwargs)
+        self.created.append(d)
+        return d
+
+
+def resolve_effective_on(case: Case, effective_on: dt.date | None) -> dt.date:
+    """Default today; never in the future; never before the previous step (api.md)."""
+    today = clock.today()
+    if effective_on is None:
+        return max(today, case.last_effective_on)
+    if effective_on > today:
+        raise InvalidInput(
+            "future_date",
+            _("effective_on %(d)s is in the future") % {"d": effective_on},
+            fields={"effective_on": "in the future"},
+        )
+    if effective_on < case.last_effective_on:
+        raise InvalidInput(
+            "date_before_previous_step",
+            _("effective_on %(d)s is before the previous step (%(p)s)")
+            % {"d": effective_on, "p": case.last_effective_on},
+            fields={"effective_on": "before the previous step"},
+        )
+    return effective_on
+
+
+@contextmanager
+def acting(
+    *,
+    case_id: int,
+    verb: str,
+    actor: User | None,
+    effective_on: dt.date | None,
+    by_petitioner: bool = False,
+    holder_only: bool = True,
+    target: str | None = None,
+) -> Iterator[Step]:
+    """Lock the case, check the verb, yield a `Step`; on clean exit write change, deadlines, event."""
+    with transaction.atomic():
+        case = Case.objects.select_for_update().filter(pk=case_id).first()
+        if case is None:
+            raise NotFound("not_found", _("no such case"))
+        check_transition(case, verb, target)
+        if not by_petitioner:
+            if actor is None:
+                raise PermissionDenied("forbidden", _("staff only"))
+            check_role(actor, verb)
+            if holder_only and actor.org_id != case.org_id:
+                raise PermissionDenied(
+                    "forbidden",
+                    _("only the organisation holding the case may %(verb)s it") % {"verb": verb},
+                )
+        step = Step(
+            case=case,
+            verb=verb,
+            actor=actor,
+            by_petitioner=by_petitioner,
+            effective_on=resolve_effective_on(case, effective_on),
+            from_status=case.status,
+            deadlines=list(case.deadlines.all()),
+        )
+        yield step
+        _write(step)
+
+
+def _write(step: Step) -> None:
+    case = step.case
+    if step.effective_on > case.last_effective_on:
+        step.set(last_effective_on=step.effective_on)
+    if step.changed:
+        values = {name: getattr(case, name) for name in step.changed}
+        # The row lock already serialises writers; the version check also catches a writer that
+        # slipped past it (e.g. a connection without row locks).
+        updated = Case.objects.filter(pk=case.pk, version=case.version).update(
+            **values, version=F("version") + 1, updated_at=timezone.now()
+        )
+        if updated != 1:
+            raise Conflict("conflict", _("the case was changed by someone else; reload and retry"))
+        case.version += 1
+    if step.touched:
+        Deadline.objects.bulk_update(
+            set(step.touched),
+            [
+                "state",
+                "done_on",
+                "due_on",
+                "extension_days",
+                "hearing_days",
+                "calendar_version",
+                "provisional",
+            ],
+        )
+    if step.created:
+        Deadline.objects.bulk_create(step.created)
+        step.deadlines.extend(step.created)
+    CaseEvent.objects.create(
+        case=case,
+        verb=step.verb,
+        actor=step.actor,
+        actor_org_id=step.actor.org_id if step.actor else None,
+        by_petitioner=step.by_petitioner,
+        effective_on=step.effective_on,
+        from_status=step.from_status,
+        to_status=case.status,
+        payload=step.payload,
+    )
+
+
+def _text(value: str | None, name: str, *, required: bool = True, limit: int = CONTENT_MAX) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(
+            "missing_field", _("%(f)s is required") % {"f": name}, fields={name: "required"}
+        )
+    if len(value) > limit:
+        raise InvalidInput(
+            "too_long",
+            _("%(f)s is longer than %(n)d characters") % {"f": name, "n": limit},
+            fields={name: f"at most {limit} characters"},
+        )
+    return value
+
+
+def _org(code: str, name: str = "to_org") -> Organisation:
+    org = Organisation.objects.filter(code=code, is_active=True).first()
+    if org is None:
+        raise InvalidInput(
+            "unknown_org",
+            _("no organisation with code %(c)s") % {"c": code},
+            fields={name: "unknown"},
+        )
+    return org
+
+
+def _linked_cases(case: Case, relations: Iterable[str]) -> list[Case]:
+    rel = list(relations)
+    ids = set(
+        CaseLink.objects.filter(case=case, relation__in=rel).values_list("other_id", flat=True)
+    ) | set(CaseLink.objects.filter(other=case, relation__in=rel).values_list("case_id", flat=True))
+    return list(Case.objects.filter(pk__in=ids).select_related("org"))
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+
+def case_route(
+    *,
+    case_id: int,
+    actor: User,
+    to_org: str,
+    mode: str = "forward",
+    assign_due_on: dt.date | None = None,
+    effective_on: dt.date | None = None,
+) -> Case:
+    """Forward or assign the case to the responsible organ (Art. 22): routing clock met/missed."""
+    if mode not in ROUTE_MODES:
+        raise InvalidInput("invalid_input", _("mode must be one of %s") % ", ".join(ROUTE_MODES))
+    target = _org(to_org)
+    with acting(case_id=case_id, verb="route", actor=actor, effective_on=effective_on) as step:
+        case = step.case
+        if target.pk == case.org_id:
+            raise InvalidInput("invalid_input", _("the case is already held by %s") % target.name)
+        if case.category == Case.Category.ACCUSATION:
+            accused = set(case.accused_orgs.values_list("id", flat=True))
+            shielded: set[int] = set()
+            for org_id in accused:
+                shielded |= org_subtree_ids(org_id)
+            if target.pk in shielded:
+                security_log.warning(
+                    "refused routing accusation case=%s to accused org=%s by user=%s",
+                    case.pk,
+                    target.code,
+                    actor.pk,
+                )
+                raise RuleRefusal(
+                    "confidential_to_accused",
+                    _(
+                        "an accusation may not be routed to the accused organisation or its subordinates"
+                    ),
+                )
+        if mode == "to_political_legal" and target.kind != Organisation.Kind.POLITICAL_LEGAL:
+            raise InvalidInput(
+                "invalid_input", _("%s is not a political-legal department") % target.name
+            )
+        if mode == "to_discipline" and target.kind != Organisation.Kind.DISCIPLINE:
+            raise InvalidInput("invalid_input", _("%s is not a discipline organ") % target.name)
+        if mode == "report_urgent" and target.pk not in org_ancestor_ids(case.org_id):
+            raise InvalidInput(
+                "invalid_input", _("an urgent report goes to a superior organisation")
+            )
+        if mode == "assign":
+            if assign_due_on is None:
+                raise InvalidInput(
+                    "missing_field",
+                    _("assign needs assign_due_on"),
+                    fields={"assign_due_on": "required"},
+                )
+            if assign_due_on <= step.effective_on:
+                raise InvalidInput(
+                    "invalid_input",
+                    _("assign_due_on must be after the routing date"),
+                    fields={"assign_due_on": "not after effective_on"},
+                )
+        elif assign_due_on is not None:
+            raise InvalidInput("invalid_input", _("assign_due_on is only for mode assign"))
+
+        step.settle("routing", "urgent_report")
+        step.void("notice", "objection", "assignment")
+        step.set(
+            status=S.ROUTED,
+            routed_by_org=case.org,
+            org=target,
+        )
+        step.start("notice", org_id=target.pk)
+        step.start("objection", org_id=target.pk)
+        if assign_due_on is not None:
+            days = (assign_due_on - step.effective_on).days
+            step.start(
+                "assignment",
+                spec=ClockSpec(days=days, method=Method.CALENDAR_STRICT),
+                statutory=False,
+                org_id=target.pk,
+            )
+        step.payload = {"to_org": target.code, "mode": mode}
+        if assign_due_on:
+            step.payload["assign_due_on"] = assign_due_on.isoformat()
+    return step.case
+
+
+def case_object(
+    *, case_id: int, actor: User, reason: str, effective_on: dt.date | None = None
+) -> Case:
+    """The receiving organ objects to a wrong routing within 5 working days (Art. 23 ¶3)."""
+    reason = _text(reason, "reason", limit=TEXT_FIELD_MAX)
+    with acting(case_id=case_id, verb="object", actor=actor, effective_on=effective_on) as step:
+        window = step.open_deadlines("objection")
+        if not window or step.effective_on > window[0].due_on:
+            due = window[0].due_on if window else None
+            raise RuleRefusal(
+                "late",
+                _("the objection window ended on %(d)s") % {"d": due},
+                fields={"due_on": due.isoformat() if due else None},
+            )
+        router = step.case.routed_by_org
+        if router is None:
+            raise InvalidInput("invalid_input", _("the case was not routed"))
+        step.settle("objection")
+        step.void("notice", "assignment")
+        step.set(status=S.REGISTERED, org=router)
+        # The router owes a new routing decision, on a fresh clock.
+        step.start("routing", org_id=router.pk)
+        step.payload = {"reason": reason, "back_to": router.code}
+    return step.case
+
+
+# --- acceptance -------------------------------------------------------------------------------
+
+
+def case_accept(
+    *,
+    case_id: int,
+    actor: User,
+    claim_route: int | None = None,
+    category: str | None = None,
+    topic: str | None = None,
+    new_facts: str | None = None,
+    effective_on: dt.date | None = None,
+) -> Case:
+    """Accept (受理) and give written notice (Art. 23); claims are sorted into a route (Art. 31)."""
+    if category is not None and category not in Case.Category.values:
+        raise InvalidInput(
+            "invalid_input", _("unknown category %s") % category, fields={"category": "unknown"}
+        )
+    with acting(case_id=case_id, verb="accept", actor=actor, effective_on=effective_on) as step:
+        case = step.case
+        if category:
+            step.set(category=category)
+        if topic is not None:
+            step.set(topic=_text(topic, "topic", required=False, limit=64))
+        if not case.category:
+            raise InvalidInput(
+                "missing_field",
+                _("classify the case before accepting it"),
+                fields={"category": "required"},
+            )
+        if case.category == Case.Category.CLAIM:
+            if claim_route not in CLAIM_ROUTES:
+                raise InvalidInput(
+                    "missing_field",
+                    _("a claim needs claim_route 1-6 (Art. 31)"),
+                    fields={"claim_route": "1-6"},
+                )
+        elif claim_route is not None:
+            raise InvalidInput("invalid_input", _("claim_route applies to claims only"))
+        _check_repeat_rules(case, new_facts)
+
+        step.settle("notice", "routing", "assignment", "urgent_report")
+        step.void("objection")
+        step.payload = {"category": case.category}
+        if new_facts:
+            step.payload["new_facts"] = _text(new_facts, "new_facts", limit=TEXT_FIELD_MAX)
+        if claim_route is not None:
+            step.payload["claim_route"] = claim_route
+            step.payload["procedure"] = CLAIM_ROUTES[claim_route]
+            step.set(claim_route=claim_route)
+        if claim_route is not None and claim_route <= 5:
+            check_transition(case, "accept", S.DIVERTED)
+            step.set(status=S.DIVERTED)
+            return_case = case
+        else:
+            step.set(status=S.ACCEPTED)
+            clock_spec = step.profile.handling_clock(case.category)
+            if clock_spec is not None:
+                spec, statutory = clock_spec
+                step.start("handling", spec=spec, statutory=statutory)
+            return_case = case
+    return return_case
+
+
+def _check_repeat_rules(case: Case, new_facts: str | None) -> None:
+    """Finality (Art. 36 ¶3) and same matter pending higher up (Art. 19 ¶3)."""
+    linked = _linked_cases(case, [CaseLink.Relation.DUPLICATE, CaseLink.Relation.SAME_MATTER])
+    final = [c for c in linked if c.status == S.FINAL]
+    if final and not (new_facts or "").strip():
+        raise RuleRefusal(
+            "final",
+            _("the same matter was finally decided in %(t)s; only new facts or reasons reopen it")
+            % {"t": final[0].tracking_number},
+            fields={"linked_case": final[0].pk},
+        )
+    pending = [c for c in linked if c.status in PENDING_STATUSES and c.org_id != case.org_id]
+    if pending:
+        other = pending[0]
+        raise RuleRefusal(
+            "same_matter_pending",
+            _("the same matter is being handled by %(org)s as %(t)s (status %(s)s)")
+            % {"org": other.org.name, "t": other.tracking_number, "s": other.status},
+            fields={"linked_case": other.pk},
+        )
+
+
+def case_decline(
+    *,
+    case_id: int,
+    actor: User,
+    reason_code: str,
+    reason: str,
+    effective_on: dt.date | None = None,
+) -> Case:
+    """Not accepted (不予受理), with the reason the petitioner is told."""
+    if reason_code not in DECLINE_REASONS:
+        raise InvalidInput(
+            "invalid_input",
+            _("reason_code must be one of %s") % ", ".join(DECLINE_REASONS),
+            fields={"reason_code": "unknown"},
+        )
+    reason = _text(reason, "reason", limit=TEXT_FIELD_MAX)
+    with acting(case_id=case_id, verb="decline", actor=actor, effective_on=effective_on) as step:
+        step.settle("notice", "routing", "assignment", "urgent_report")
+        step.void("objection")
+        step.set(status=S.NOT_ACCEPTED)
+        step.payload = {"reason_code": reason_code, "reason": reason}
+    return step.case
+
+
+# --- handling ---------------------------------------------------------------------------------
+
+
+def case_extend(
+    *,
+    case_id: int,
+    actor: User,
+    days: int,
+    reason: str,
+    approved_by: str | None,
+    petitioner_notified_on: dt.date | None,
+    effective_on: dt.date | None = None,
+) -> Case:
+    """Extend the handling clock (Art. 34): head's approval and a notice to the petitioner needed."""
+    reason = _text(reason, "reason", limit=TEXT_FIELD_MAX)
+    if not isinstance(days, int) or days < 1:
+        raise InvalidInput(
+            "invalid_input", _("days must be a positive number"), fields={"days": "≥ 1"}
+        )
+    with acting(case_id=case_id, verb="extend", actor=actor, effective_on=effective_on) as step:
+        case = step.case
+        handling = step.open_deadlines("handling")
+        if not handling:
+            raise RuleRefusal("not_extendable", _("the case has no open handling clock to extend"))
+        clock_row = handling[0]
+        limit = step.profile.max_extension_days
+        if case.extension_days + days > limit:
+            raise RuleRefusal(
+                "extension_too_long",
+                _("extensions may total at most %(n)d days (already %(a)d)")
+                % {"n": limit, "a": case.extension_days},
+                fields={"days": f"at most {limit - case.extension_days}"},
+            )
+        approver = User.objects.filter(
+            username=approved_by or "", org_id=case.org_id, role=User.Role.HEAD, is_active=True
+        ).first()
+        if approver is None:
+            raise RuleRefusal(
+                "extension_not_approved",
+                _("an extension needs the approval of a head of the handling organ"),
+                fields={"approved_by": "a head of the handling organ"},
+            )
+        if petitioner_notified_on is None and not case.anonymous:
+            raise RuleRefusal(
+                "extension_not_notified",
+                _("an extension takes effect only once the petitioner is notified of its reason"),
+                fields={"petitioner_notified_on": "required"},
+            )
+        if petitioner_notified_on is not None and not (
+            case.last_effective_on <= petitioner_notified_on <= clock.today()
+        ):
+            raise InvalidInput(
+                "invalid_input",
+                _("petitioner_notified_on must be between the last step and today"),
+                fields={"petitioner_notified_on": "out of range"},
+            )
+        if step.effective_on > clock_row.due_on:
+            raise RuleRefusal(
+                "late", _("the handling clock already ran out on %(d)s") % {"d": clock_row.due_on}
+            )
+        clock_row.extension_days += days
+        dl.apply_due(clock_row, dl.recompute(clock_row))
+        step.touched.append(clock_row)
+        step.set(extension_days=case.extension_days + days)
+        step.payload = {
+            "days": days,
+            "reason": reason,
+            "approved_by": approver.username,
+            "petitioner_notified_on": petitioner_notified_on.isoformat()
+            if petitioner_notified_on
+            else None,
+            "due_on": clock_row.due_on.isoformat(),
+        }
+    return step.case
+
+
+def _delivery(step: Step, delivered_on: dt.date | None) -> dt.date:
+    delivered = delivered_on or step.effective_on
+    if delivered < step.effective_on or delivered > clock.today():
+        raise InvalidInput(
+            "invalid_input",
+            _("delivered_on must be between the decision date and today"),
+            fields={"delivered_on": "out of range"},
+        )
+    return delivered
+
+
+def _opinion(outcome: str, opinion: str) -> tuple[str, str]:
+    if outcome not in Case.Outcome.values:
+        raise InvalidInput(
+            "invalid_input",
+            _("outcome must be one of %s") % ", ".join(Case.Outcome.values),
+            fields={"outcome": "unknown"},
+        )
+    return outcome, _text(opinion, "opinion")
+
+
+def case_reply(
+    *,
+    case_id: int,
+    actor: User,
+    outcome: str,
+    opinion: str,
+    delivered_on: dt.date | None = None,
+    effective_on: dt.date | None = None,
+) -> Case:
+    """The written handling opinion (信访处理意见书); its delivery opens the review window."""
+    outcome, opinion = _opinion(outcome, opinion)
+    with acting(case_id=case_id, verb="reply", actor=actor, effective_on=effective_on) as step:
+        delivered = _delivery(step, delivered_on)
+        step.settle("handling")
+        step.set(status=S.REPLIED, outcome=outcome, handled_by_org=step.case.org)
+        if step.case.category == Case.Category.CLAIM:
+            step.start("review_request", delivered)
+        step.start("rating", delivered)
+        step.payload = {
+            "outcome": outcome,
+            "opinion": opinion,
+            "delivered_on": delivered.isoformat(),
+        }
+    return step.case
+
+
+# --- appeals ----------------------------------------------------------------------------------
+
+
+def _request_appeal(
+    *,
+    case_id: int,
+    actor: User | None,
+    by_petitioner: bool,
+    verb: str,
+    window_rule: str,
+    decision_rule: str,
+    to_status: str,
+    to_org: str,
+    justified_reason: str | None,
+    approved_by: str | None,
+    effective_on: dt.date | None,
+) -> Case:
+    target = _org(to_org)
+    with acting(
+        case_id=case_id,
+        verb=verb,
+        actor=actor,
+        by_petitioner=by_petitioner,
+        effective_on=effective_on,
+        holder_only=False,
+    ) as step:
+        case = step.case
+        if case.category != Case.Category.CLAIM:
+            raise RuleRefusal(
+                "not_reviewable", _("only claims handled as petitions can be appealed")
+            )
+        if not by_petitioner and actor is not None and actor.org_id not in {case.org_id, target.pk}:
+            raise PermissionDenied(
+                "forbidden", _("register an appeal at the holding or the receiving organ")
+            )
+        decided_by = case.handled_by_org
+        assert decided_by is not None
+        ancestors = org_ancestor_ids(decided_by.pk)
+        right = Organisation.objects.get(pk=ancestors[0]) if ancestors else None
+        windows = step.open_deadlines(window_rule)
+        window = windows[0] if windows else None
+        if right is None:
+            raise RuleRefusal(
+                "no_superior", _("%s has no superior organ to appeal to") % decided_by.name
+            )
+        if target.pk != right.pk:
+            until = window.due_on.isoformat() if window else None
+            code = "skip_level" if target.pk in ancestors else "wrong_org"
+            raise RuleRefusal(
+                code,
+                _("the appeal goes to %(org)s (%(code)s), by %(until)s")
+                % {"org": right.name, "code": right.code, "until": until},
+                fields={"right_org": right.code, "until": until},
+            )
+        if window is None or step.effective_on > window.due_on:
+            if not (justified_reason or "").strip() or by_petitioner:
+                due = window.due_on.isoformat() if window else None
+                raise RuleRefusal(
+                    "late",
+                    _("the request window ended on %(d)s") % {"d": due},
+                    fields={"due_on": due},
+                )
+            approver = User.objects.filter(
+                username=approved_by or "",
+                role=User.Role.HEAD,
+                is_active=True,
+                org_id__in=[target.pk, case.org_id],
+            ).first()
+            if approver is None:
+                raise RuleRefusal(
+                    "late",
+                    _(
+                        "a late request is accepted only with a justified reason and a head's approval"
+                    ),
+                    fields={"approved_by": "a head of the receiving organ"},
+                )
+            step.payload["justified_reason"] = _text(
+                justified_reason, "justified_reason", limit=TEXT_FIELD_MAX
+            )
+            step.payload["approved_by"] = approver.username
+        step.settle(window_rule)
+        step.void("rating")
+        step.set(status=to_status, org=target)
+        step.start(decision_rule, org_id=target.pk)
+        step.payload["to_org"] = target.code
+    return step.case
+
+
+def case_request_review(
+    *,
+    case_id: int,
+    actor: User | None,
+    to_org: str,
+    justified_reason: str | None = None,
+    approved_by: str | None = None,
+    by_petitioner: bool = False,
+    effective_on: dt.date | None = None,
+) -> Case:
+    """Review request (复查) to the organ one level above the handler, within 30 days (Art. 35)."""
+    return _request_appeal(
+        case_id=case_id,
+        actor=actor,
+        by_petitioner=by_petitioner,
+        verb="request_review",
+        window_rule="review_request",
+        decision_rule="review_decision",
+        to_status=S.UNDER_REVIEW,
+        to_org=to_org,
+        justified_reason=justified_reason,
+        approved_by=approved_by,
+        effective_on=effective_on,
+    )
+
+
+def case_request_rereview(
+    *,
+    case_id: int,
+    actor: User | None,
+    to_org: str,
+    justified_reason: str | None = None,
+    approved_by: str | None = None,
+    by_petitioner: bool = False,
+    effective_on: dt.date | None = None,
+) -> Case:
+    """Re-review request (复核) to the organ above the reviewer, within 30 days (Art. 36)."""
+    return _request_appeal(
+        case_id=case_id,
+        actor=actor,
+        by_petitioner=by_petitioner,
+        verb="request_rereview",
+        window_rule="rereview_request",
+        decision_rule="rereview_decision",
+        to_status=S.UNDER_REREVIEW,
+        to_org=to_org,
+        justified_reason=justified_reason,
+        approved_by=approved_by,
+        effective_on=effective_on,
+    )
+
+
+def _decide(
+    *,
+    case_id: int,
+    actor: User,
+    verb: str,
+    decision_rule: str,
+    to_status: str,
+    next_window: str | None,
+    outcome: str,
+    opinion: str,
+    delivered_on: dt.date | None,
+    effective_on: dt.date | None,
+) -> Case:
+    outcome, opinion = _opinion(outcome, opinion)
+    with acting(case_id=case_id, verb=verb, actor=actor, effective_on=effective_on) as step:
+        delivered = _delivery(step, delivered_on)
+        step.settle(decision_rule)
+        step.set(status=to_status, outcome=outcome, handled_by_org=step.case.org)
+        if next_window:
+            step.start(next_window, delivered)
+        step.start("rating", delivered)
+        step.payload = {
+            "outcome": outcome,
+            "opinion": opinion,
+            "delivered_on": delivered.isoformat(),
+        }
+    return step.case
+
+
+def case_decide_review(
+    *,
+    case_id: int,
+    actor: User,
+    outcome: str,
+    opinion: str,
+    delivered_on: dt.date | None = None,
+    effective_on: dt.date | None = None,
+) -> Case:
+    """The review opinion (复查意见); its delivery opens the re-review window."""
+    return _decide(
+        case_id=case_id,
+        actor=actor,
+        verb="decide_review",
+        decision_rule="review_decision",
+        to_status=S.REVIEWED,
+        next_window="rereview_request",
+        outcome=outcome,
+        opinion=opinion,
+        delivered_on=delivered_on,
+        effective_on=effective_on,
+    )
+
+
+def case_decide_rereview(
+    *,
+    case_id: int,
+    actor: User,
+    outcome: str,
+    opinion: str,
+    delivered_on: dt.date | None = None,
+    effective_on: dt.date | None = None,
+) -> Case:
+    """The re-review opinion (复核意见): the matter becomes final (Art. 36 ¶3)."""
+    return _decide(
+        case_id=case_id,
+        actor=actor,
+        verb="decide_rereview",
+        decision_rule="rereview_decision",
+        to_status=S.FINAL,
+        next_window=None,
+        outcome=outcome,
+        opinion=opinion,
+        delivered_on=delivered_on,
+        effective_on=effective_on,
+    )
+
+
+def case_hearing(
+    *,
+    case_id: int,
+    actor: User,
+    date_from: dt.date,
+    date_to: dt.date,
+    effective_on: dt.date | None = None,
+) -> Case:
+    """A hearing (听证): its days, inclusive, are added to the re-review clock (Art. 36)."""
+    try:
+        days = hearing_days_inclusive(date_from, date_to)
+    except ValueError:
+        raise InvalidInput(
+            "invalid_input",
+            _("a hearing cannot end before it starts"),
+            fields={"to": "before from"},
+        ) from None
+    with acting(case_id=case_id, verb="hearing", actor=actor, effective_on=effective_on) as step:
+        rows = step.open_deadlines("rereview_decision")
+        if not rows:
+            raise RuleRefusal("not_extendable", _("no open re-review clock"))
+        row = rows[0]
+        if date_from < row.start_on:
+            raise InvalidInput(
+                "invalid_input", _("the hearing starts before the re-review request")
+            )
+        row.hearing_days += days
+        dl.apply_due(row, dl.recompute(row))
+        step.touched.append(row)
+        step.payload = {
+            "from": date_from.isoformat(),
+            "to": date_to.isoformat(),
+            "days": days,
+            "due_on": row.due_on.isoformat(),
+        }
+    return step.case
+
+
+def case_close(
+    *, case_id: int, actor: User, reason: str, effective_on: dt.date | None = None
+) -> Case:
+    """Close a replied or reviewed case once the petitioner's appeal window has passed."""
+    reason = _text(reason, "reason", limit=TEXT_FIELD_MAX)
+    with acting(case_id=case_id, verb="close", actor=actor, effective_on=effective_on) as step:
+        window_rule = "review_request" if step.case.status == S.REPLIED else "rereview_request"
+        windows = [
+            d for d in step.deadlines if d.rule == window_rule and d.state != Deadline.State.VOID
+        ]
+        still_open = [
+            d for d in windows if d.state == Deadline.State.OPEN and step.effective_on <= d.due_on
+        ]
+        if still_open:
+            raise RuleRefusal(
+                "window_open",
+                _("the petitioner may still appeal until %(d)s") % {"d": still_open[0].due_on},
+                fields={"until": still_open[0].due_on.isoformat()},
+            )
+        for d in step.open_deadlines(window_rule):
+            d.state = Deadline.State.MISSED  # the window lapsed unused
+            step.touched.append(d)
+        step.set(status=S.CLOSED)
+        step.payload = {"reason": reason}
+    return step.case
+
+
+def case_link(
+    *, case_id: int, actor: User, other_id: int, relation: str, effective_on: dt.date | None = None
+) -> Case:
+    if relation not in CaseLink.Relation.values:
+        raise InvalidInput(
+            "invalid_input", _("relation must be one of %s") % ", ".join(CaseLink.Relation.values)
+        )
+    if other_id == case_id:
+        raise InvalidInput("invalid_input", _("a case cannot be linked to itself"))
+    if not Case.objects.filter(pk=other_id).exists():
+        raise InvalidInput(
+            "invalid_input", _("no case %s") % other_id, fields={"other_id": "unknown"}
+        )
+    with acting(
+        case_id=case_id, verb="link", actor=actor, effective_on=effective_on, holder_only=False
+    ) as step:
+        _, created = CaseLink.objects.get_or_create(
+            case=step.case, other_id=other_id, relation=relation
+        )
+        step.payload = {"other_id": other_id, "relation": relation, "created": created}
+    return step.case
+
+
+# --- the petitioner's own steps ---------------------------------------------------------------
+
+
+def case_rate(*, case_id: int, rating: str, comment: str | None = None) -> Case:
+    """The petitioner's satisfaction rating, within the window after a delivered opinion."""
+    if rating not in Case.Rating.values:
+        raise InvalidInput(
+            "invalid_input",
+            _("rating must be one of %s") % ", ".join(Case.Rating.values),
+            fields={"rating": "unknown"},
+        )
+    with acting(
+        case_id=case_id, verb="rate", actor=None, by_petitioner=True, effective_on=None
+    ) as step:
+        windows = step.open_deadlines("rating")
+        if not windows or step.effective_on > windows[0].due_on:
+            raise RuleRefusal("late", _("the rating window is closed"))
+        step.settle("rating")
+        step.set(rating=rating)
+        step.payload = {
+            "rating": rating,
+            "comment": _text(comment, "comment", required=False, limit=TEXT_FIELD_MAX),
+        }
+    return step.case
+
+
+def case_add_material(*, case_id: int, text: str) -> Case:
+    with acting(
+        case_id=case_id, verb="add_material", actor=None, by_petitioner=True, effective_on=None
+    ) as step:
+        step.payload = {"text": _text(text, "text")}
+    return step.case
+
+
+def link_cases(*, case: Case, other_ids: Iterable[int], relation: str) -> None:
+    """Links made by the system (e.g. exact duplicates at intake), inside the caller's transaction."""
+    CaseLink.objects.bulk_create(
+        [CaseLink(case=case, other_id=o, relation=relation) for o in other_ids],
+        ignore_conflicts=True,
+    )
+
+
+def open_case_q() -> Q:
+    return ~Q(status__in=[S.FINAL, S.CLOSED, S.NOT_ACCEPTED, S.DIVERTED])

@@ -1,0 +1,261 @@
+"""The `petitiondesk` command (api.md "Command line"). Each command prints one clear line on error
+and exits non-zero."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    pass
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def _load_file(path: str) -> Any:
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise CliError(f"no such file: {path}")
+    try:
+        text = p.read_text(encoding="utf-8")
+        return json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise CliError(f"{path} is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}") from exc
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    print("database is up to date")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from petitiondesk.core.server import serve
+
+    cmd_migrate(args)
+    serve(host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from petitiondesk.core.background import run_foreground
+
+    print("worker running: tasks and periodic sweeps (Ctrl+C to stop)")
+    run_foreground()
+
+
+def cmd_manage(args: argparse.Namespace) -> None:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["petitiondesk manage", *args.args])
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from petitiondesk.core.demo import demo_load, demo_needed
+
+    if args.if_empty and not demo_needed():
+        print("database already has data: demo not loaded")
+        return
+    if not demo_needed():
+        raise CliError("the database is not empty; the demo loads only into an empty database")
+    summary = demo_load(progress=lambda msg: print(msg, flush=True))
+    print(summary)
+
+
+def cmd_orgs_load(args: argparse.Namespace) -> None:
+    from petitiondesk.accounts.services import orgs_load
+
+    data = _load_file(args.file)
+    if isinstance(data, dict) and "orgs" in data:
+        data = data["orgs"]
+    if not isinstance(data, list):
+        raise CliError("expected a list of organisations")
+    created, updated = orgs_load(records=data)
+    print(f"{created} organisation(s) created, {updated} updated")
+
+
+def cmd_users_add(args: argparse.Namespace) -> None:
+    from petitiondesk.accounts.services import user_add
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    user = user_add(username=args.username, org_code=args.org, role=args.role, password=password)
+    assert user.org is not None
+    print(f"user {user.username} added to {user.org.code} as {user.role}")
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> None:
+    from petitiondesk.accounts.models import User
+    from petitiondesk.accounts.services import token_create
+
+    user = User.objects.filter(username=args.username, is_active=True).first()
+    if user is None:
+        raise CliError(f"no active user {args.username!r}")
+    print(token_create(user=user, name=args.name or "cli"))
+
+
+def cmd_deadline(args: argparse.Namespace) -> None:
+    from django.db import DatabaseError
+
+    from petitiondesk.calendar.engine import compute_due, hearing_days_inclusive
+    from petitiondesk.calendar.profiles import PUBLIC_RULES, get_profile
+    from petitiondesk.calendar.sources import build_calendar, packaged_schedule
+    from petitiondesk.calendar.engine import WorkCalendar
+
+    if args.rule not in PUBLIC_RULES:
+        raise CliError(f"unknown rule {args.rule!r}; one of: {', '.join(PUBLIC_RULES)}")
+    if args.extension and args.rule != "handling":
+        raise CliError("--extension applies to the handling clock only")
+    if args.hearing and args.rule != "rereview_decision":
+        raise CliError("--hearing applies to the rereview_decision clock only")
+    if not 0 <= args.extension <= 366:
+        raise CliError("--extension must be between 0 and 366 days")
+    hearing_days = 0
+    for span in args.hearing:
+        try:
+            first, last = (dt.date.fromisoformat(x) for x in span.split(":"))
+            hearing_days += hearing_days_inclusive(first, last)
+        except ValueError:
+            raise CliError(f"--hearing {span!r} must be FROM:TO dates, FROM not after TO") from None
+    profile_name = args.profile
+    if profile_name is None:
+        from django.conf import settings
+
+        profile_name = settings.PETITIONDESK_PROFILE
+    profile = get_profile(profile_name)
+    try:
+        calendar = build_calendar()
+        calendar.is_working_day(args.start)
+    except DatabaseError:
+        # No database yet (fresh machine): the packaged schedules still answer.
+        calendar = WorkCalendar({}, packaged_schedule)
+    due = compute_due(
+        start=args.start,
+        spec=profile.clock(args.rule),
+        calendar=calendar,
+        extension_days=args.extension,
+        hearing_days=hearing_days,
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "rule": args.rule,
+                    "start": args.start.isoformat(),
+                    "due": due.due_on.isoformat(),
+                    "nominal": due.nominal_on.isoformat(),
+                    "method": str(due.method),
+                    "calendar_version": due.calendar_version,
+                    "provisional": due.provisional,
+                    "profile": profile.name,
+                    "extension_days": args.extension,
+                    "hearing_days": hearing_days,
+                }
+            )
+        )
+    else:
+        print(due.due_on.isoformat())
+
+
+def cmd_calendar_load(args: argparse.Namespace) -> None:
+    from petitiondesk.calendar.services import calendar_load
+
+    data = _load_file(args.file)
+    if not isinstance(data, dict):
+        raise CliError("expected a mapping with year, holidays and workdays")
+    row, changed = calendar_load(data=data, source=Path(args.file).name)
+    print(f"calendar {row.year} loaded ({row.version}); {changed} open deadline(s) recomputed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="petitiondesk", description="Petition handling (信访) system")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="migrate and serve HTTP with the in-process worker")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1, help="web processes (default 1)")
+    s.add_argument("--threads", type=int, default=8, help="threads per web process")
+    s.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    m = sub.add_parser("manage", help="any Django management command")
+    m.add_argument("args", nargs=argparse.REMAINDER)
+    m.set_defaults(func=cmd_manage)
+    sub.add_parser("worker", help="run background jobs and sweeps").set_defaults(func=cmd_worker)
+    d = sub.add_parser("demo", help="load the demo into an empty database")
+    d.add_argument("--if-empty", action="store_true", help="do nothing when there is data already")
+    d.set_defaults(func=cmd_demo)
+
+    orgs = sub.add_parser("orgs", help="organisations").add_subparsers(dest="sub", required=True)
+    ol = orgs.add_parser("load", help="create or update organisations from YAML/JSON")
+    ol.add_argument("file")
+    ol.set_defaults(func=cmd_orgs_load)
+
+    users = sub.add_parser("users", help="staff users").add_subparsers(dest="sub", required=True)
+    ua = users.add_parser("add", help="add a user")
+    ua.add_argument("username")
+    ua.add_argument("--org", required=True)
+    ua.add_argument("--role", required=True, choices=["clerk", "handler", "head", "supervisor", "analyst", "admin"])
+    ua.add_argument("--password-stdin", action="store_true")
+    ua.set_defaults(func=cmd_users_add)
+
+    tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="sub", required=True)
+    tc = tokens.add_parser("create", help="print a new API token (shown once)")
+    tc.add_argument("username")
+    tc.add_argument("--name", default="")
+    tc.set_defaults(func=cmd_tokens_create)
+
+    dl = sub.add_parser("deadline", help="due date of a statutory clock")
+    dl.add_argument("rule")
+    dl.add_argument("start", type=_date)
+    dl.add_argument("--extension", type=int, default=0, metavar="DAYS")
+    dl.add_argument("--hearing", action="append", default=[], metavar="FROM:TO")
+    dl.add_argument("--profile", default=None)
+    dl.add_argument("--json", action="store_true")
+    dl.set_defaults(func=cmd_deadline)
+
+    cal = sub.add_parser("calendar", help="working-day calendar").add_subparsers(dest="sub", required=True)
+    cl = cal.add_parser("load", help="load a year's holidays and make-up workdays")
+    cl.add_argument("file")
+    cl.set_defaults(func=cmd_calendar_load)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup()
+    from petitiondesk.core.errors import DomainError
+
+    try:
+        args.func(args)
+    except (CliError, DomainError) as exc:
+        print(f"petitiondesk {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Background work: the task worker and the periodic sweeps, as threads or in the foreground."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from django.conf import settings
+from django.db import close_old_connections
+
+log = logging.getLogger("petitiondesk.worker")
+
+
+def run_scheduler(stop: threading.Event) -> None:
+    """Run the periodic jobs every PETITIONDESK_SWEEP_INTERVAL_SECONDS until `stop` is set."""
+    from petitiondesk.supervision.services import deadlines_sweep
+
+    interval = settings.PETITIONDESK_SWEEP_INTERVAL_SECONDS
+    while not stop.is_set():
+        close_old_connections()
+        try:
+            deadlines_sweep()
+        except Exception:  # a failed sweep must not kill the loop; the next one retries
+            log.exception("overdue sweep failed")
+        finally:
+            close_old_connections()
+        stop.wait(interval)
+
+
+def make_task_worker() -> object:
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    return Worker(
+        queue_names=["*"],
+        interval=1.0,
+        batch=False,
+        backend_name="default",
+        startup_delay=True,
+        max_tasks=None,
+        worker_id=f"{socket.gethostname()}-{os.getpid()}-{time.monotonic_ns() % 10_000}",
+        excluded_queue_names=[],
+    )
+
+
+def start_in_process() -> threading.Event:
+    """Embedded mode: the scheduler and a task worker as daemon threads of the web process."""
+    stop = threading.Event()
+    threading.Thread(target=run_scheduler, args=(stop,), name="pd-scheduler", daemon=True).start()
+    worker = make_task_worker()
+    threading.Thread(target=worker.run, name="pd-task-worker", daemon=True).start()  # type: ignore[attr-defined]
+    log.info("in-process worker and scheduler started")
+    return stop
+
+
+def run_foreground() -> None:
+    """Production worker: scheduler thread plus the task worker in the foreground (signals work)."""
+    stop = threading.Event()
+    threading.Thread(target=run_scheduler, args=(stop,), name="pd-scheduler", daemon=True).start()
+    worker = make_task_worker()
+    worker.configure_signals()  # type: ignore[attr-defined]
+    try:
+        worker.run()  # type: ignore[attr-defined]
+    finally:
+        stop.set()

@@ -1,0 +1,100 @@
+"""`Idempotency-Key` on API POSTs (api.md): a retried request returns the first answer and creates
+nothing new. The first answer is stored in the same transaction as the change it made, so a crash
+can never leave a change without its record or a record without its change."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+
+from .models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY = 200
+# Answers worth replaying: success and definite refusals, not "try again" ones.
+REPLAYABLE = frozenset(range(200, 300)) | {400, 403, 404, 409, 413, 422}
+
+
+def _json_error(status: int, code: str, message: str) -> HttpResponse:
+    import json
+
+    body = json.dumps({"error": {"code": code, "message": message, "fields": {}}})
+    return HttpResponse(body, status=status, content_type="application/json")
+
+
+def _principal(request: HttpRequest) -> str:
+    who = request.headers.get("Authorization") or request.COOKIES.get("sessionid") or "anon"
+    return hashlib.sha256(who.encode()).hexdigest()[:64]
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    response = HttpResponse(bytes(record.body), status=record.status_code, content_type="application/json")
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+class ApiRequestMiddleware:
+    """Body-size limit and idempotency for POSTs under /api/ and /open311/."""
+
+    PREFIXES = ("/api/", "/open311/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST" or not request.path.startswith(self.PREFIXES):
+            return self.get_response(request)
+        from django.conf import settings
+
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return _json_error(
+                413,
+                "payload_too_large",
+                f"the request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes",
+            )
+        key = request.headers.get(HEADER)
+        if key is None:
+            return self.get_response(request)
+        if not key.strip() or len(key) > MAX_KEY:
+            return _json_error(400, "invalid_input", f"{HEADER} must be 1-{MAX_KEY} characters")
+        principal = _principal(request)
+        digest = hashlib.sha256(request.path.encode() + b"\n" + request.body).hexdigest()
+        found = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
+        if found is not None:
+            return self._answer_for(found, digest)
+        try:
+            with transaction.atomic():
+                response = self.get_response(request)
+                if response.status_code in REPLAYABLE:
+                    IdempotencyRecord.objects.create(
+                        key=key,
+                        principal=principal,
+                        method_path=request.path[:300],
+                        request_hash=digest,
+                        status_code=response.status_code,
+                        body=response.content,
+                    )
+        except IntegrityError:
+            # A concurrent request with the same key won: its change stands, ours is rolled back.
+            winner = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
+            if winner is None:
+                raise
+            return self._answer_for(winner, digest)
+        return response
+
+    @staticmethod
+    def _answer_for(record: IdempotencyRecord, digest: str) -> HttpResponse:
+        if record.request_hash != digest:
+            return _json_error(
+                422,
+                "idempotency_key_reused",
+                f"this {HEADER} was used for a different request",
+            )
+        return _replay(record)

@@ -1,0 +1,269 @@
+"""Taking petitions in: every channel ends here (domain.md §2).
+
+The hot path of the system: one transaction of a few inserts and one duplicate lookup, nothing that
+can wait until after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from petitiondesk.accounts.models import Organisation, User
+from petitiondesk.calendar.profiles import profile_for_received
+from petitiondesk.cases import deadlines as dl
+from petitiondesk.cases.models import (
+    CONTENT_MAX,
+    PETITIONERS_MAX,
+    TITLE_MAX,
+    Case,
+    CaseEvent,
+    CaseLink,
+    Deadline,
+    Petitioner,
+)
+from petitiondesk.cases.services import link_cases
+from petitiondesk.core import clock
+from petitiondesk.core.errors import InvalidInput, PermissionDenied, RuleRefusal
+
+STAFF_CHANNELS = frozenset(Case.Channel.values)
+PUBLIC_CHANNELS = frozenset({Case.Channel.WEB, Case.Channel.API})
+EARLIEST_RECEIPT = dt.date(1995, 1, 1)  # the first national regulations on letters and visits
+TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+@dataclass
+class PetitionerData:
+    name: str = ""
+    phone: str = ""
+    id_number: str = ""
+    address: str = ""
+    email: str = ""
+
+
+@dataclass
+class Submission:
+    title: str
+    content: str
+    category: str | None = None
+    topic: str | None = None
+    division_code: str = ""
+    channel: str | None = None
+    received_on: dt.date | None = None
+    to_org: str | None = None
+    petitioners: Sequence[PetitionerData] = field(default_factory=list)
+    representatives: int = 0
+    people_count: int = 1
+    anonymous: bool = False
+    confidential: bool = False
+    accused_orgs: Sequence[str] = field(default_factory=list)
+    urgent: bool = False
+
+
+@dataclass
+class Receipt:
+    case: Case
+    access_key: str | None
+    deadlines: list[Deadline]
+    duplicates: list[tuple[int, float]]
+
+
+def hash_access_key(key: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), key.encode(), hashlib.sha256).hexdigest()
+
+
+def new_tracking_number(received_on: dt.date) -> str:
+    return f"XF{received_on:%Y%m%d}" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
+
+
+def new_access_key() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(12))
+
+
+def content_fingerprint(title: str, content: str) -> str:
+    """Exact-repeat fingerprint: NFKC, whitespace removed (repeats differ only in spacing)."""
+    text = unicodedata.normalize("NFKC", f"{title}\n{content}")
+    return hashlib.sha256("".join(text.split()).encode()).hexdigest()
+
+
+def _clean(value: str | None, name: str, limit: int, *, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput("missing_field", _("%(f)s is required") % {"f": name}, fields={name: "required"})
+    if len(value) > limit:
+        raise InvalidInput(
+            "too_long",
+            _("%(f)s is longer than the limit of %(n)d characters") % {"f": name, "n": limit},
+            fields={name: f"at most {limit} characters"},
+        )
+    return value
+
+
+def _receiving_org(sub: Submission, actor: User | None, orgs: dict[str, Organisation]) -> Organisation:
+    """Who holds a new case: the organ written to, else the staff member's org, else the
+    petition department of the division (nearest enclosing level)."""
+    if sub.to_org:
+        return orgs[sub.to_org]
+    if actor is not None and actor.org_id is not None:
+        assert actor.org is not None
+        return actor.org
+    code = sub.division_code
+    candidates = [code, code[:4] + "00", code[:2] + "0000"] if len(code) == 6 else []
+    depts = {
+        o.division_code: o
+        for o in Organisation.objects.filter(
+            kind=Organisation.Kind.PETITION_DEPARTMENT, is_active=True, division_code__in=candidates
+        )
+    }
+    for c in candidates:
+        if c in depts:
+            return depts[c]
+    top = (
+        Organisation.objects.filter(kind=Organisation.Kind.PETITION_DEPARTMENT, is_active=True)
+        .order_by("parent_id", "id")
+        .first()
+    )
+    if top is None:
+        raise InvalidInput("no_petition_department", _("no petition department is configured"))
+    return top
+
+
+def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
+    """Register a petition from any channel. `actor` is staff registering it, or None (public)."""
+    sub = submission
+    today = clock.today()
+    title = _clean(sub.title, "title", TITLE_MAX, required=True)
+    content = _clean(sub.content, "content", CONTENT_MAX, required=True)
+    if sub.category and sub.category not in Case.Category.values:
+        raise InvalidInput("invalid_input", _("unknown category %s") % sub.category, fields={"category": "unknown"})
+    division = _clean(sub.division_code, "division_code", 12)
+    if division and not division.isdigit():
+        raise InvalidInput("invalid_input", _("division_code must be digits"), fields={"division_code": "digits"})
+
+    if actor is None:
+        channel = sub.channel or Case.Channel.WEB
+        if channel not in PUBLIC_CHANNELS:
+            raise PermissionDenied("forbidden", _("only staff may register %s petitions") % channel)
+        if sub.received_on not in (None, today):
+            raise PermissionDenied("forbidden", _("only staff may set received_on"))
+        received_on = today
+    else:
+        if actor.role not in (User.Role.CLERK, User.Role.HANDLER, User.Role.HEAD):
+            raise PermissionDenied("forbidden", _("a %s may not register petitions") % actor.role)
+        channel = sub.channel or Case.Channel.LETTER
+        if channel not in STAFF_CHANNELS:
+            raise InvalidInput("invalid_input", _("unknown channel %s") % channel, fields={"channel": "unknown"})
+        received_on = sub.received_on or today
+        if received_on > today:
+            raise InvalidInput("future_date", _("received_on cannot be in the future"), fields={"received_on": "future"})
+        if received_on < EARLIEST_RECEIPT:
+            raise InvalidInput("invalid_input", _("received_on is implausibly early"), fields={"received_on": "too early"})
+
+    profile = profile_for_received(received_on)
+    if sub.people_count < 1 or sub.representatives < 0:
+        raise InvalidInput("invalid_input", _("people_count must be ≥ 1 and representatives ≥ 0"))
+    if sub.representatives > sub.people_count:
+        raise InvalidInput("invalid_input", _("more representatives than people"), fields={"representatives": "> people_count"})
+    if sub.representatives > profile.max_representatives:
+        raise RuleRefusal(
+            "too_many_representatives",
+            _("a group may elect at most %(n)d representatives (Art. 20)") % {"n": profile.max_representatives},
+            fields={"representatives": f"at most {profile.max_representatives}"},
+        )
+    if len(sub.petitioners) > PETITIONERS_MAX:
+        raise InvalidInput("too_long", _("at most %d petitioners") % PETITIONERS_MAX, fields={"petitioners": "too many"})
+    petitioners = [
+        Petitioner(
+            name=_clean(p.name, "petitioners.name", 100),
+            phone=_clean(p.phone, "petitioners.phone", 40),
+            id_number=_clean(p.id_number, "petitioners.id_number", 40),
+            address=_clean(p.address, "petitioners.address", 300),
+            email=_clean(p.email, "petitioners.email", 254),
+        )
+        for p in ([] if sub.anonymous else sub.petitioners)
+    ]
+    if not sub.anonymous and not any(p.name for p in petitioners):
+        raise InvalidInput(
+            "missing_field", _("name at least one petitioner, or submit anonymously"),
+            fields={"petitioners": "required unless anonymous"},
+        )
+    if sub.accused_orgs and sub.category != Case.Category.ACCUSATION:
+        raise InvalidInput("invalid_input", _("accused_orgs apply to accusations only"), fields={"accused_orgs": "accusations only"})
+
+    wanted = {c for c in [sub.to_org, *sub.accused_orgs] if c}
+    orgs = {o.code: o for o in Organisation.objects.filter(code__in=wanted, is_active=True)} if wanted else {}
+    unknown = sorted(wanted - set(orgs))
+    if unknown:
+        raise InvalidInput("unknown_org", _("unknown organisation(s): %s") % ", ".join(unknown), fields={"org": unknown})
+    holder = _receiving_org(sub, actor, orgs)
+    if sub.accused_orgs and holder.code in sub.accused_orgs:
+        raise RuleRefusal("confidential_to_accused", _("an accusation cannot be lodged with the accused organisation"))
+
+    access_key = None if sub.anonymous else new_access_key()
+    fingerprint = content_fingerprint(title, content)
+    case = Case(
+        tracking_number=new_tracking_number(received_on),
+        access_key_hash=hash_access_key(access_key) if access_key else "",
+        title=title,
+        content=content,
+        content_hash=fingerprint,
+        category=sub.category or "",
+        topic=_clean(sub.topic, "topic", 64),
+        division_code=division,
+        channel=channel,
+        status=Case.Status.REGISTERED,
+        profile=profile.name,
+        received_on=received_on,
+        last_effective_on=received_on,
+        org=holder,
+        registered_by_org=holder if actor is None else (actor.org or holder),
+        registered_by=actor,
+        anonymous=sub.anonymous,
+        confidential=sub.confidential,
+        people_count=sub.people_count,
+        representatives=sub.representatives,
+    )
+    rule = "routing" if holder.kind == Organisation.Kind.PETITION_DEPARTMENT else "notice"
+    with transaction.atomic():
+        duplicates = list(
+            Case.objects.filter(content_hash=fingerprint).order_by("-id").values_list("id", flat=True)[:5]
+        )
+        case.save(force_insert=True)
+        for p in petitioners:
+            p.case = case
+        if petitioners:
+            Petitioner.objects.bulk_create(petitioners)
+        if sub.accused_orgs:
+            case.accused_orgs.set([orgs[c] for c in sub.accused_orgs])
+        deadlines = [dl.new_deadline(case, rule, received_on, profile=profile)]
+        if sub.urgent:
+            deadlines.append(dl.new_deadline(case, "urgent_report", received_on, profile=profile))
+        Deadline.objects.bulk_create(deadlines)
+        CaseEvent.objects.create(
+            case=case,
+            verb="register",
+            actor=actor,
+            actor_org_id=actor.org_id if actor else None,
+            by_petitioner=actor is None,
+            effective_on=received_on,
+            to_status=case.status,
+            payload={"channel": channel, "org": holder.code, "registered_at": timezone.now().isoformat()},
+        )
+        if duplicates:
+            link_cases(case=case, other_ids=duplicates, relation=CaseLink.Relation.DUPLICATE)
+    return Receipt(
+        case=case,
+        access_key=access_key,
+        deadlines=deadlines,
+        duplicates=[(d, 1.0) for d in duplicates],
+    )
