@@ -36,7 +36,13 @@ run: install
 ## test: install dev dependencies, check style and types, run the whole suite
 test: install-dev lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
+	PETITIONDESK_DATA_DIR=var/test $(BIN)/pytest
+	@if [ -n "$$PETITIONDESK_TEST_DATABASE_URL" ]; then \
+	  echo "== the whole suite again on PostgreSQL"; \
+	  PETITIONDESK_DATA_DIR=var/test DATABASE_URL="$$PETITIONDESK_TEST_DATABASE_URL" $(BIN)/pytest; \
+	else \
+	  echo "SKIPPED: the PostgreSQL run (set PETITIONDESK_TEST_DATABASE_URL; .ci/run does)"; \
+	fi
 
 lint: install-dev
 	$(BIN)/ruff check .

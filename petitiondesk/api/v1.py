@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Header, Query, Router, Schema
+from ninja import Header, Query, Router, Schema, Status
 
 from petitiondesk.accounts.models import User
 from petitiondesk.cases import services
@@ -109,12 +109,12 @@ def present_case(case: Case, viewer: User) -> dict[str, Any]:
 
 
 @router.post("/petitions", response={201: s.SubmitOut}, auth=PublicOrStaff(), summary="Submit")
-def submit(request: HttpRequest, payload: s.SubmitIn) -> tuple[int, dict[str, Any]]:
+def submit(request: HttpRequest, payload: s.SubmitIn) -> Status[dict[str, Any]]:
     data = payload.model_dump()
     data["petitioners"] = [PetitionerData(**p) for p in data["petitioners"]]
     receipt = petition_submit(submission=Submission(**data), actor=caller(request))
     case = receipt.case
-    return 201, {
+    return Status(201, {
         "id": case.pk,
         "tracking_number": case.tracking_number,
         "access_key": receipt.access_key,
@@ -124,7 +124,7 @@ def submit(request: HttpRequest, payload: s.SubmitIn) -> tuple[int, dict[str, An
         "deadlines": _deadlines(receipt.deadlines),
         "duplicates": [{"id": i, "score": score} for i, score in receipt.duplicates],
         "suggested_routes": [],
-    }
+    })
 
 
 @router.get("/petitions/{case_id}", response=s.CaseOut, auth=STAFF_AUTH, summary="Read a case")
@@ -177,7 +177,8 @@ def _register_action(verb: str, schema: type[s.Action], service: Callable[..., C
         user = staff_user(request)
         access_case(user, case_id)
         case = service(case_id=case_id, actor=user, **payload.model_dump())  # type: ignore[attr-defined]
-        return present_case(access_case(user, case.pk), user)
+        # Shown even when the step moved the case out of the actor's scope (e.g. an objection).
+        return present_case(case, user)
 
     act.__name__ = f"action_{verb}"
     router.post(
