@@ -203,6 +203,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "petitiondesk": {"handlers": ["console"], "level": env_str("PETITIONDESK_LOG_LEVEL", "INFO")},
+        "petitiondesk": {
+            "handlers": ["console"],
+            "level": env_str("PETITIONDESK_LOG_LEVEL", "INFO"),
+        },
     },
 }

@@ -36,7 +36,9 @@ def _load_file(path: str) -> Any:
         text = p.read_text(encoding="utf-8")
         return json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise CliError(f"{path} is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}") from exc
+        raise CliError(
+            f"{path} is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}"
+        ) from exc
 
 
 def _date(value: str) -> dt.date:
@@ -120,10 +122,9 @@ def cmd_tokens_create(args: argparse.Namespace) -> None:
 def cmd_deadline(args: argparse.Namespace) -> None:
     from django.db import DatabaseError
 
-    from petitiondesk.calendar.engine import compute_due, hearing_days_inclusive
+    from petitiondesk.calendar.engine import WorkCalendar, compute_due, hearing_days_inclusive
     from petitiondesk.calendar.profiles import PUBLIC_RULES, get_profile
     from petitiondesk.calendar.sources import build_calendar, packaged_schedule
-    from petitiondesk.calendar.engine import WorkCalendar
 
     if args.rule not in PUBLIC_RULES:
         raise CliError(f"unknown rule {args.rule!r}; one of: {', '.join(PUBLIC_RULES)}")
@@ -218,7 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     ua = users.add_parser("add", help="add a user")
     ua.add_argument("username")
     ua.add_argument("--org", required=True)
-    ua.add_argument("--role", required=True, choices=["clerk", "handler", "head", "supervisor", "analyst", "admin"])
+    ua.add_argument(
+        "--role",
+        required=True,
+        choices=["clerk", "handler", "head", "supervisor", "analyst", "admin"],
+    )
     ua.add_argument("--password-stdin", action="store_true")
     ua.set_defaults(func=cmd_users_add)
 
@@ -237,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--json", action="store_true")
     dl.set_defaults(func=cmd_deadline)
 
-    cal = sub.add_parser("calendar", help="working-day calendar").add_subparsers(dest="sub", required=True)
+    cal = sub.add_parser("calendar", help="working-day calendar").add_subparsers(
+        dest="sub", required=True
+    )
     cl = cal.add_parser("load", help="load a year's holidays and make-up workdays")
     cl.add_argument("file")
     cl.set_defaults(func=cmd_calendar_load)

@@ -22,17 +22,93 @@ from petitiondesk.accounts.models import User
 from petitiondesk.accounts.services import orgs_load, token_create, user_add
 
 ORGS = [
-    {"code": "P", "name": "示范省人民政府", "kind": "organ", "level": "province", "division_code": "990000"},
-    {"code": "P-XF", "name": "示范省信访局", "kind": "petition_department", "level": "province", "parent": "P", "division_code": "990000"},
-    {"code": "C", "name": "示范市人民政府", "kind": "organ", "level": "city", "parent": "P", "division_code": "990100"},
-    {"code": "C-XF", "name": "示范市信访局", "kind": "petition_department", "level": "city", "parent": "C", "division_code": "990100"},
-    {"code": "K", "name": "示范县人民政府", "kind": "organ", "level": "county", "parent": "C", "division_code": "990101"},
-    {"code": "K-XF", "name": "示范县信访局", "kind": "petition_department", "level": "county", "parent": "K", "division_code": "990101"},
-    {"code": "K-EDU", "name": "示范县教育局", "kind": "organ", "level": "county", "parent": "K", "division_code": "990101"},
-    {"code": "K-EDU-S1", "name": "示范县第一中学", "kind": "organ", "level": "township", "parent": "K-EDU", "division_code": "990101"},
-    {"code": "K-HOUSING", "name": "示范县住建局", "kind": "organ", "level": "county", "parent": "K", "division_code": "990101"},
-    {"code": "K-JW", "name": "示范县纪委监委", "kind": "discipline", "level": "county", "parent": "K", "division_code": "990101"},
-    {"code": "K-ZF", "name": "示范县委政法委", "kind": "political_legal", "level": "county", "parent": "K", "division_code": "990101"},
+    {
+        "code": "P",
+        "name": "示范省人民政府",
+        "kind": "organ",
+        "level": "province",
+        "division_code": "990000",
+    },
+    {
+        "code": "P-XF",
+        "name": "示范省信访局",
+        "kind": "petition_department",
+        "level": "province",
+        "parent": "P",
+        "division_code": "990000",
+    },
+    {
+        "code": "C",
+        "name": "示范市人民政府",
+        "kind": "organ",
+        "level": "city",
+        "parent": "P",
+        "division_code": "990100",
+    },
+    {
+        "code": "C-XF",
+        "name": "示范市信访局",
+        "kind": "petition_department",
+        "level": "city",
+        "parent": "C",
+        "division_code": "990100",
+    },
+    {
+        "code": "K",
+        "name": "示范县人民政府",
+        "kind": "organ",
+        "level": "county",
+        "parent": "C",
+        "division_code": "990101",
+    },
+    {
+        "code": "K-XF",
+        "name": "示范县信访局",
+        "kind": "petition_department",
+        "level": "county",
+        "parent": "K",
+        "division_code": "990101",
+    },
+    {
+        "code": "K-EDU",
+        "name": "示范县教育局",
+        "kind": "organ",
+        "level": "county",
+        "parent": "K",
+        "division_code": "990101",
+    },
+    {
+        "code": "K-EDU-S1",
+        "name": "示范县第一中学",
+        "kind": "organ",
+        "level": "township",
+        "parent": "K-EDU",
+        "division_code": "990101",
+    },
+    {
+        "code": "K-HOUSING",
+        "name": "示范县住建局",
+        "kind": "organ",
+        "level": "county",
+        "parent": "K",
+        "division_code": "990101",
+    },
+    {
+        "code": "K-JW",
+        "name": "示范县纪委监委",
+        "kind": "discipline",
+        "level": "county",
+        "parent": "K",
+        "division_code": "990101",
+    },
+    {
+        "code": "K-ZF",
+        "name": "示范县委政法委",
+        "kind": "political_legal",
+        "level": "county",
+        "parent": "K",
+        "division_code": "990101",
+    },
 ]
 
 # A Monday in 2026 with a clean calendar around it, so "today" defaults are predictable.
@@ -96,7 +172,9 @@ class Api:
     def post(self, path: str, body: Any = None, *, raw: str | None = None, **headers: str) -> Any:
         data = raw if raw is not None else json.dumps(body if body is not None else {})
         return self.client.post(
-            f"/api/v1{path}", data=data, content_type="application/json",
+            f"/api/v1{path}",
+            data=data,
+            content_type="application/json",
             headers={**self.headers, **headers},
         )
 
@@ -121,7 +199,9 @@ def letter(**overrides: Any) -> dict[str, Any]:
         "division_code": "990101",
         "channel": "letter",
         "received_on": "2026-09-28",
-        "petitioners": [{"name": "王小明", "phone": "13800000000", "id_number": "990101198001010011"}],
+        "petitioners": [
+            {"name": "王小明", "phone": "13800000000", "id_number": "990101198001010011"}
+        ],
     }
     body.update(overrides)
     return body

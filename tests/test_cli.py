@@ -28,18 +28,26 @@ def test_orgs_load_creates_then_updates_from_yaml(tmp_path: Path, capsys):
         "- {code: X-XF, name: 某县信访局, kind: petition_department, level: county, parent: X}\n",
         encoding="utf-8",
     )
-    assert run(capsys, "orgs", "load", str(path))[1].strip() == "2 organisation(s) created, 0 updated"
+    assert (
+        run(capsys, "orgs", "load", str(path))[1].strip() == "2 organisation(s) created, 0 updated"
+    )
     assert Organisation.objects.get(code="X-XF").parent.code == "X"
-    assert run(capsys, "orgs", "load", str(path))[1].strip() == "0 organisation(s) created, 2 updated"
+    assert (
+        run(capsys, "orgs", "load", str(path))[1].strip() == "0 organisation(s) created, 2 updated"
+    )
 
 
 def test_orgs_load_with_an_unknown_parent_changes_nothing(tmp_path: Path, capsys):
     path = tmp_path / "orgs.json"
-    path.write_text(json.dumps([
-        {"code": "A", "name": "甲", "kind": "organ", "level": "county"},
-        {"code": "B", "name": "乙", "kind": "organ", "level": "county", "parent": "NOPE"},
-    ]))
-    code, out, err = run(capsys, "orgs", "load", str(path))
+    path.write_text(
+        json.dumps(
+            [
+                {"code": "A", "name": "甲", "kind": "organ", "level": "county"},
+                {"code": "B", "name": "乙", "kind": "organ", "level": "county", "parent": "NOPE"},
+            ]
+        )
+    )
+    code, _, err = run(capsys, "orgs", "load", str(path))
     assert code == 2
     assert "NOPE" in err and len(err.strip().splitlines()) == 1
     assert not Organisation.objects.exists()
@@ -54,7 +62,9 @@ def test_orgs_load_refuses_an_unknown_kind(tmp_path: Path, capsys):
 
 def test_users_add_and_tokens_create(org_tree, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("correct-horse-battery-staple\n"))
-    code, out, _ = run(capsys, "users", "add", "zhang", "--org", "K-XF", "--role", "clerk", "--password-stdin")
+    code, out, _ = run(
+        capsys, "users", "add", "zhang", "--org", "K-XF", "--role", "clerk", "--password-stdin"
+    )
     assert code == 0 and "zhang" in out
     user = User.objects.get(username="zhang")
     assert user.check_password("correct-horse-battery-staple")

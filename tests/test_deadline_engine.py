@@ -110,9 +110,10 @@ def test_rollforward_due_is_a_working_day_never_before_start_plus_n(start, n):
 def test_rollforward_is_monotonic_in_the_start_date(start, gap, n):
     spec = ClockSpec(days=n, method=Method.CALENDAR_ROLLFORWARD)
     later = start + dt.timedelta(days=gap)
-    assert compute_due(start=start, spec=spec, calendar=CAL).due_on <= compute_due(
-        start=later, spec=spec, calendar=CAL
-    ).due_on
+    assert (
+        compute_due(start=start, spec=spec, calendar=CAL).due_on
+        <= compute_due(start=later, spec=spec, calendar=CAL).due_on
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -121,7 +122,8 @@ def test_working_days_counts_exactly_n_working_days(start, n):
     spec = ClockSpec(days=n, method=Method.WORKING_DAYS)
     result = compute_due(start=start, spec=spec, calendar=CAL).due_on
     counted = sum(
-        CAL.is_working_day(start + dt.timedelta(days=i)) for i in range(1, (result - start).days + 1)
+        CAL.is_working_day(start + dt.timedelta(days=i))
+        for i in range(1, (result - start).days + 1)
     )
     assert counted == n
     assert n == 0 or CAL.is_working_day(result)

@@ -45,10 +45,14 @@ def test_e3_objection_within_five_working_days_counting_a_make_up_saturday(staff
     r = staff["clerk"].act(case["id"], "route", to_org="K-EDU", effective_on="2026-09-29")
     assert r.status_code == 200, r.content
     assert deadline(r.json(), "objection")["due_on"] == "2026-10-12"
-    late = staff["bob"].act(case["id"], "object", reason="不属于本单位职责", effective_on="2026-10-13")
+    late = staff["bob"].act(
+        case["id"], "object", reason="不属于本单位职责", effective_on="2026-10-13"
+    )
     assert late.status_code == 422
     assert late.json()["error"]["code"] == "late"
-    ok = staff["bob"].act(case["id"], "object", reason="不属于本单位职责", effective_on="2026-10-12")
+    ok = staff["bob"].act(
+        case["id"], "object", reason="不属于本单位职责", effective_on="2026-10-12"
+    )
     assert ok.status_code == 200, ok.content
     assert ok.json()["status"] == "registered"
     assert ok.json()["org"] == "K-XF"
@@ -73,8 +77,13 @@ def test_e5_an_extension_is_added_to_the_nominal_due_date(staff):
     body = routed_and_accepted(staff, received_on="2026-03-05", accepted_on="2026-03-10")
     assert deadline(body, "handling")["due_on"] == "2026-05-09"  # a make-up Saturday stands
     r = staff["bob"].act(
-        body["id"], "extend", days=30, reason="需要现场调查核实", approved_by="erin",
-        petitioner_notified_on="2026-05-04", effective_on="2026-05-04",
+        body["id"],
+        "extend",
+        days=30,
+        reason="需要现场调查核实",
+        approved_by="erin",
+        petitioner_notified_on="2026-05-04",
+        effective_on="2026-05-04",
     )
     assert r.status_code == 200, r.content
     assert deadline(r.json(), "handling")["due_on"] == "2026-06-08"
@@ -84,8 +93,12 @@ def test_e5_an_extension_is_added_to_the_nominal_due_date(staff):
 def replied(staff, *, delivered_on: str) -> dict[str, Any]:
     body = routed_and_accepted(staff, received_on="2026-04-01", accepted_on="2026-04-03")
     r = staff["bob"].act(
-        body["id"], "reply", outcome="explain", opinion="经核查，学位分配符合划片规定。",
-        delivered_on=delivered_on, effective_on="2026-05-29",
+        body["id"],
+        "reply",
+        outcome="explain",
+        opinion="经核查，学位分配符合划片规定。",
+        delivered_on=delivered_on,
+        effective_on="2026-05-29",
     )
     assert r.status_code == 200, r.content
     assert deadline(r.json(), "review_request")["due_on"] == "2026-07-01"
@@ -110,20 +123,33 @@ def test_e6_a_review_requested_a_day_after_the_window_is_late(staff):
 def test_e7_hearing_days_are_added_to_the_rereview_clock_and_the_matter_becomes_final(staff):
     body = replied(staff, delivered_on="2026-06-01")
     cid = body["id"]
-    assert staff["frank"].act(cid, "request_review", to_org="K", effective_on="2026-06-20").status_code == 200
+    assert (
+        staff["frank"].act(cid, "request_review", to_org="K", effective_on="2026-06-20").status_code
+        == 200
+    )
     r = staff["frank"].act(
-        cid, "decide_review", outcome="not_support", opinion="维持原处理意见。",
-        delivered_on="2026-09-15", effective_on="2026-09-14",
+        cid,
+        "decide_review",
+        outcome="not_support",
+        opinion="维持原处理意见。",
+        delivered_on="2026-09-15",
+        effective_on="2026-09-14",
     )
     assert r.status_code == 200, r.content
     r = staff["grace"].act(cid, "request_rereview", to_org="C", effective_on="2026-10-12")
     assert r.status_code == 200, r.content
     assert deadline(r.json(), "rereview_decision")["due_on"] == "2026-11-11"
-    r = staff["grace"].act(cid, "hearing", **{"from": "2026-10-26", "to": "2026-10-30"}, effective_on="2026-10-20")
+    r = staff["grace"].act(
+        cid, "hearing", **{"from": "2026-10-26", "to": "2026-10-30"}, effective_on="2026-10-20"
+    )
     assert r.status_code == 200, r.content
     assert deadline(r.json(), "rereview_decision")["due_on"] == "2026-11-16"
     r = staff["grace"].act(
-        cid, "decide_rereview", outcome="not_support", opinion="复核维持。", effective_on="2026-11-16"
+        cid,
+        "decide_rereview",
+        outcome="not_support",
+        opinion="复核维持。",
+        effective_on="2026-11-16",
     )
     assert r.status_code == 200, r.content
     assert r.json()["status"] == "final"
@@ -136,5 +162,7 @@ def test_e8_twelve_people_may_not_send_six_representatives(staff):
     )
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "too_many_representatives"
-    ok = staff["clerk"].post("/petitions", letter(channel="visit", people_count=12, representatives=5))
+    ok = staff["clerk"].post(
+        "/petitions", letter(channel="visit", people_count=12, representatives=5)
+    )
     assert ok.status_code == 201

@@ -42,7 +42,9 @@ def test_a_clock_due_today_is_not_yet_missed(api_as, clerk_alice):
 
 
 @pytest.mark.django_db
-def test_a_lapsed_petitioner_window_does_not_make_the_case_overdue(api_as, clerk_alice, handler_bob):
+def test_a_lapsed_petitioner_window_does_not_make_the_case_overdue(
+    api_as, clerk_alice, handler_bob
+):
     case_id = registered_case(api_as, clerk_alice, received_on="2026-08-03")
     clerk, bob = api_as(clerk_alice), api_as(handler_bob)
     assert clerk.act(case_id, "route", to_org="K-EDU", effective_on="2026-08-04").status_code == 200
@@ -119,7 +121,12 @@ def test_concurrent_extensions_cannot_exceed_thirty_days_together(
     case_id = registered_case(api_as, clerk_alice, received_on="2026-11-20")
     assert api_as(clerk_alice).act(case_id, "route", to_org="K-EDU").status_code == 200
     assert bob.act(case_id, "accept", claim_route=6).status_code == 200
-    body = {"days": 20, "reason": "需补充调查", "approved_by": "erin", "petitioner_notified_on": "2026-11-27"}
+    body = {
+        "days": 20,
+        "reason": "需补充调查",
+        "approved_by": "erin",
+        "petitioner_notified_on": "2026-11-27",
+    }
     results = run_together(
         lambda: bob.act(case_id, "extend", **body), lambda: bob.act(case_id, "extend", **body)
     )

@@ -15,7 +15,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 class StaffUserAdmin(UserAdmin):
     list_display = ("username", "org", "role", "is_active")
     list_filter = ("role", "is_active")
-    fieldsets = (*UserAdmin.fieldsets, ("petitiondesk", {"fields": ("org", "role")}))
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("petitiondesk", {"fields": ("org", "role")}))
 
 
 @admin.register(ApiToken)

@@ -26,7 +26,7 @@ class StaffSession(APIKeyCookie):
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            return user  # type: ignore[return-value]
+            return user
         return None
 
 
@@ -56,7 +56,7 @@ STAFF_AUTH = [BearerToken(), StaffSession()]
 
 
 def staff_user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return request.auth  # type: ignore[attr-defined]
 
 
 def caller(request: HttpRequest) -> User | None:

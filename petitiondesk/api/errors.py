@@ -9,7 +9,9 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from petitiondesk.core.errors import DomainError, RateLimited
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> JsonResponse:
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, Any] | None = None
+) -> JsonResponse:
     return JsonResponse(
         {"error": {"code": code, "message": message, "fields": fields or {}}},
         status=status,

@@ -114,17 +114,20 @@ def submit(request: HttpRequest, payload: s.SubmitIn) -> Status[dict[str, Any]]:
     data["petitioners"] = [PetitionerData(**p) for p in data["petitioners"]]
     receipt = petition_submit(submission=Submission(**data), actor=caller(request))
     case = receipt.case
-    return Status(201, {
-        "id": case.pk,
-        "tracking_number": case.tracking_number,
-        "access_key": receipt.access_key,
-        "status": case.status,
-        "received_on": case.received_on,
-        "org": case.org.code,
-        "deadlines": _deadlines(receipt.deadlines),
-        "duplicates": [{"id": i, "score": score} for i, score in receipt.duplicates],
-        "suggested_routes": [],
-    })
+    return Status(
+        201,
+        {
+            "id": case.pk,
+            "tracking_number": case.tracking_number,
+            "access_key": receipt.access_key,
+            "status": case.status,
+            "received_on": case.received_on,
+            "org": case.org.code,
+            "deadlines": _deadlines(receipt.deadlines),
+            "duplicates": [{"id": i, "score": score} for i, score in receipt.duplicates],
+            "suggested_routes": [],
+        },
+    )
 
 
 @router.get("/petitions/{case_id}", response=s.CaseOut, auth=STAFF_AUTH, summary="Read a case")
@@ -240,7 +243,10 @@ def _track_view(case: Case) -> dict[str, Any]:
             for e in events
         ],
         "replies": [
-            {"verb": e.verb, **{k: e.payload.get(k) for k in ("outcome", "opinion", "delivered_on")}}
+            {
+                "verb": e.verb,
+                **{k: e.payload.get(k) for k in ("outcome", "opinion", "delivered_on")},
+            }
             for e in events
             if e.verb in OPINION_VERBS
         ],
@@ -265,7 +271,10 @@ def rate(
 
 @track_router.post("/track/{tracking_number}/material", response=s.TrackOut, summary="Add material")
 def add_material(
-    request: HttpRequest, tracking_number: str, payload: s.MaterialIn, x_access_key: Header[str] = ""
+    request: HttpRequest,
+    tracking_number: str,
+    payload: s.MaterialIn,
+    x_access_key: Header[str] = "",
 ) -> dict[str, Any]:
     case = _tracked(request, tracking_number, x_access_key)
     return _track_view(services.case_add_material(case_id=case.pk, text=payload.text))

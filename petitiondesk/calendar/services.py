@@ -25,9 +25,14 @@ def _dates(values: Any, year: int, name: str) -> list[dt.date]:
         try:
             day = v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
         except ValueError:
-            raise InvalidInput("invalid_input", _("%(n)s: %(v)r is not a date") % {"n": name, "v": v}) from None
+            raise InvalidInput(
+                "invalid_input", _("%(n)s: %(v)r is not a date") % {"n": name, "v": v}
+            ) from None
         if day.year != year:
-            raise InvalidInput("invalid_input", _("%(n)s: %(d)s is not in %(y)d") % {"n": name, "d": day, "y": year})
+            raise InvalidInput(
+                "invalid_input",
+                _("%(n)s: %(d)s is not in %(y)d") % {"n": name, "d": day, "y": year},
+            )
         out.append(day)
     return sorted(set(out))
 
@@ -49,12 +54,16 @@ def parse_schedule(data: Mapping[str, Any]) -> tuple[int, list[dt.date], list[dt
     workdays = _dates(data.get("workdays"), year, "workdays")
     both = set(holidays) & set(workdays)
     if both:
-        raise InvalidInput("invalid_input", _("both a holiday and a workday: %s") % ", ".join(map(str, sorted(both))))
+        raise InvalidInput(
+            "invalid_input",
+            _("both a holiday and a workday: %s") % ", ".join(map(str, sorted(both))),
+        )
     weekday_workdays = [d for d in workdays if d.weekday() < 5]
     if weekday_workdays:
         raise InvalidInput(
             "invalid_input",
-            _("make-up workdays fall on weekends; these do not: %s") % ", ".join(map(str, weekday_workdays)),
+            _("make-up workdays fall on weekends; these do not: %s")
+            % ", ".join(map(str, weekday_workdays)),
         )
     return year, holidays, workdays
 
@@ -75,6 +84,8 @@ def calendar_load(*, data: Mapping[str, Any], source: str = "") -> tuple[Calenda
                 "source": str(data.get("source") or source)[:200],
             },
         )
-        changed = deadlines_recompute_provisional(calendar=build_calendar(), reason=f"calendar {year} loaded")
+        changed = deadlines_recompute_provisional(
+            calendar=build_calendar(), reason=f"calendar {year} loaded"
+        )
     transaction.on_commit(invalidate_calendar)
     return row, changed

@@ -21,7 +21,10 @@ def deadlines_recompute_provisional(*, calendar: WorkCalendar, reason: str) -> i
     events = []
     for row in rows:
         before_due, before_version = row.due_on, row.calendar_version
-        if not dl.apply_due(row, dl.recompute(row, calendar)) and before_version == row.calendar_version:
+        if (
+            not dl.apply_due(row, dl.recompute(row, calendar))
+            and before_version == row.calendar_version
+        ):
             continue
         changed += 1
         events.append(

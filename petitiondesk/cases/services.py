@@ -410,17 +410,14 @@ def case_accept(
             step.payload["procedure"] = CLAIM_ROUTES[claim_route]
             step.set(claim_route=claim_route)
         if claim_route is not None and claim_route <= 5:
-            check_transition(case, "accept", S.DIVERTED)
-            step.set(status=S.DIVERTED)
-            return_case = case
+            step.set(status=S.DIVERTED)  # another legal procedure applies (Art. 31)
         else:
             step.set(status=S.ACCEPTED)
-            clock_spec = step.profile.handling_clock(case.category)
-            if clock_spec is not None:
-                spec, statutory = clock_spec
+            handling = step.profile.handling_clock(case.category)
+            if handling is not None:
+                spec, statutory = handling
                 step.start("handling", spec=spec, statutory=statutory)
-            return_case = case
-    return return_case
+    return step.case
 
 
 def _check_repeat_rules(case: Case, new_facts: str | None) -> None:
@@ -890,7 +887,7 @@ def case_link(
     with acting(
         case_id=case_id, verb="link", actor=actor, effective_on=effective_on, holder_only=False
     ) as step:
-        _, created = CaseLink.objects.get_or_create(
+        _link, created = CaseLink.objects.get_or_create(
             case=step.case, other_id=other_id, relation=relation
         )
         step.payload = {"other_id": other_id, "relation": relation, "created": created}

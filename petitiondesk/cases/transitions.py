@@ -26,8 +26,8 @@ class Transition:
     roles: frozenset[str]  # staff roles that may perform it (the petitioner is checked apart)
 
 
-def _t(sources: set[str], targets: set[str], roles: set[str]) -> Transition:
-    return Transition(frozenset(sources), frozenset(targets), frozenset(roles))
+def _t(sources: set[str], targets: set[str], roles: set[User.Role] | set[str]) -> Transition:
+    return Transition(frozenset(sources), frozenset(targets), frozenset(str(r) for r in roles))
 
 
 ALL_STATUSES = set(S.values)

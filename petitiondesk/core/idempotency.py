@@ -31,7 +31,9 @@ def _principal(request: HttpRequest) -> str:
 
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
-    response = HttpResponse(bytes(record.body), status=record.status_code, content_type="application/json")
+    response = HttpResponse(
+        bytes(record.body), status=record.status_code, content_type="application/json"
+    )
     response["Idempotent-Replayed"] = "true"
     return response
 

@@ -7,7 +7,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 
-class EmbeddedServer(BaseApplication):  # type: ignore[misc]
+class EmbeddedServer(BaseApplication):
     def __init__(self, options: dict[str, Any]) -> None:
         self.options = options
         super().__init__()
@@ -31,7 +31,10 @@ def _post_worker_init(worker: Any) -> None:
 
 
 def serve(*, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
-    print(f"petitiondesk serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)", flush=True)
+    print(
+        f"petitiondesk serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)",
+        flush=True,
+    )
     EmbeddedServer(
         {
             "bind": f"{host}:{port}",

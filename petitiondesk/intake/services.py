@@ -99,7 +99,9 @@ def content_fingerprint(title: str, content: str) -> str:
 def _clean(value: str | None, name: str, limit: int, *, required: bool = False) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise InvalidInput("missing_field", _("%(f)s is required") % {"f": name}, fields={name: "required"})
+        raise InvalidInput(
+            "missing_field", _("%(f)s is required") % {"f": name}, fields={name: "required"}
+        )
     if len(value) > limit:
         raise InvalidInput(
             "too_long",
@@ -109,7 +111,9 @@ def _clean(value: str | None, name: str, limit: int, *, required: bool = False) 
     return value
 
 
-def _receiving_org(sub: Submission, actor: User | None, orgs: dict[str, Organisation]) -> Organisation:
+def _receiving_org(
+    sub: Submission, actor: User | None, orgs: dict[str, Organisation]
+) -> Organisation:
     """Who holds a new case: the organ written to, else the staff member's org, else the
     petition department of the division (nearest enclosing level)."""
     if sub.to_org:
@@ -145,10 +149,14 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
     title = _clean(sub.title, "title", TITLE_MAX, required=True)
     content = _clean(sub.content, "content", CONTENT_MAX, required=True)
     if sub.category and sub.category not in Case.Category.values:
-        raise InvalidInput("invalid_input", _("unknown category %s") % sub.category, fields={"category": "unknown"})
+        raise InvalidInput(
+            "invalid_input", _("unknown category %s") % sub.category, fields={"category": "unknown"}
+        )
     division = _clean(sub.division_code, "division_code", 12)
     if division and not division.isdigit():
-        raise InvalidInput("invalid_input", _("division_code must be digits"), fields={"division_code": "digits"})
+        raise InvalidInput(
+            "invalid_input", _("division_code must be digits"), fields={"division_code": "digits"}
+        )
 
     if actor is None:
         channel = sub.channel or Case.Channel.WEB
@@ -162,26 +170,45 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
             raise PermissionDenied("forbidden", _("a %s may not register petitions") % actor.role)
         channel = sub.channel or Case.Channel.LETTER
         if channel not in STAFF_CHANNELS:
-            raise InvalidInput("invalid_input", _("unknown channel %s") % channel, fields={"channel": "unknown"})
+            raise InvalidInput(
+                "invalid_input", _("unknown channel %s") % channel, fields={"channel": "unknown"}
+            )
         received_on = sub.received_on or today
         if received_on > today:
-            raise InvalidInput("future_date", _("received_on cannot be in the future"), fields={"received_on": "future"})
+            raise InvalidInput(
+                "future_date",
+                _("received_on cannot be in the future"),
+                fields={"received_on": "future"},
+            )
         if received_on < EARLIEST_RECEIPT:
-            raise InvalidInput("invalid_input", _("received_on is implausibly early"), fields={"received_on": "too early"})
+            raise InvalidInput(
+                "invalid_input",
+                _("received_on is implausibly early"),
+                fields={"received_on": "too early"},
+            )
 
     profile = profile_for_received(received_on)
     if sub.people_count < 1 or sub.representatives < 0:
         raise InvalidInput("invalid_input", _("people_count must be ≥ 1 and representatives ≥ 0"))
     if sub.representatives > sub.people_count:
-        raise InvalidInput("invalid_input", _("more representatives than people"), fields={"representatives": "> people_count"})
+        raise InvalidInput(
+            "invalid_input",
+            _("more representatives than people"),
+            fields={"representatives": "> people_count"},
+        )
     if sub.representatives > profile.max_representatives:
         raise RuleRefusal(
             "too_many_representatives",
-            _("a group may elect at most %(n)d representatives (Art. 20)") % {"n": profile.max_representatives},
+            _("a group may elect at most %(n)d representatives (Art. 20)")
+            % {"n": profile.max_representatives},
             fields={"representatives": f"at most {profile.max_representatives}"},
         )
     if len(sub.petitioners) > PETITIONERS_MAX:
-        raise InvalidInput("too_long", _("at most %d petitioners") % PETITIONERS_MAX, fields={"petitioners": "too many"})
+        raise InvalidInput(
+            "too_long",
+            _("at most %d petitioners") % PETITIONERS_MAX,
+            fields={"petitioners": "too many"},
+        )
     petitioners = [
         Petitioner(
             name=_clean(p.name, "petitioners.name", 100),
@@ -194,20 +221,36 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
     ]
     if not sub.anonymous and not any(p.name for p in petitioners):
         raise InvalidInput(
-            "missing_field", _("name at least one petitioner, or submit anonymously"),
+            "missing_field",
+            _("name at least one petitioner, or submit anonymously"),
             fields={"petitioners": "required unless anonymous"},
         )
     if sub.accused_orgs and sub.category != Case.Category.ACCUSATION:
-        raise InvalidInput("invalid_input", _("accused_orgs apply to accusations only"), fields={"accused_orgs": "accusations only"})
+        raise InvalidInput(
+            "invalid_input",
+            _("accused_orgs apply to accusations only"),
+            fields={"accused_orgs": "accusations only"},
+        )
 
     wanted = {c for c in [sub.to_org, *sub.accused_orgs] if c}
-    orgs = {o.code: o for o in Organisation.objects.filter(code__in=wanted, is_active=True)} if wanted else {}
+    orgs = (
+        {o.code: o for o in Organisation.objects.filter(code__in=wanted, is_active=True)}
+        if wanted
+        else {}
+    )
     unknown = sorted(wanted - set(orgs))
     if unknown:
-        raise InvalidInput("unknown_org", _("unknown organisation(s): %s") % ", ".join(unknown), fields={"org": unknown})
+        raise InvalidInput(
+            "unknown_org",
+            _("unknown organisation(s): %s") % ", ".join(unknown),
+            fields={"org": unknown},
+        )
     holder = _receiving_org(sub, actor, orgs)
     if sub.accused_orgs and holder.code in sub.accused_orgs:
-        raise RuleRefusal("confidential_to_accused", _("an accusation cannot be lodged with the accused organisation"))
+        raise RuleRefusal(
+            "confidential_to_accused",
+            _("an accusation cannot be lodged with the accused organisation"),
+        )
 
     access_key = None if sub.anonymous else new_access_key()
     fingerprint = content_fingerprint(title, content)
@@ -236,7 +279,9 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
     rule = "routing" if holder.kind == Organisation.Kind.PETITION_DEPARTMENT else "notice"
     with transaction.atomic():
         duplicates = list(
-            Case.objects.filter(content_hash=fingerprint).order_by("-id").values_list("id", flat=True)[:5]
+            Case.objects.filter(content_hash=fingerprint)
+            .order_by("-id")
+            .values_list("id", flat=True)[:5]
         )
         case.save(force_insert=True)
         for p in petitioners:
@@ -257,7 +302,11 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
             by_petitioner=actor is None,
             effective_on=received_on,
             to_status=case.status,
-            payload={"channel": channel, "org": holder.code, "registered_at": timezone.now().isoformat()},
+            payload={
+                "channel": channel,
+                "org": holder.code,
+                "registered_at": timezone.now().isoformat(),
+            },
         )
         if duplicates:
             link_cases(case=case, other_ids=duplicates, relation=CaseLink.Relation.DUPLICATE)

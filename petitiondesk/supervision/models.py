@@ -23,7 +23,9 @@ class SupervisionRecord(models.Model):
         Deadline, null=True, blank=True, on_delete=models.CASCADE, related_name="supervision"
     )
     org = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="supervision_records",
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="supervision_records",
         help_text=_("the organ that owed the step"),
     )
     reason = models.CharField(max_length=16, choices=Reason.choices)

@@ -48,7 +48,11 @@ def deadlines_sweep(*, today: dt.date | None = None) -> int:
                     case_id=case_id,
                     verb="overdue",
                     effective_on=due_on + dt.timedelta(days=1),
-                    payload={"rule": rule, "due_on": due_on.isoformat(), "deadline_id": deadline_id},
+                    payload={
+                        "rule": rule,
+                        "due_on": due_on.isoformat(),
+                        "deadline_id": deadline_id,
+                    },
                 )
                 if org_id is not None:
                     SupervisionRecord.objects.create(
