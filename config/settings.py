@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "ninja",  # serves Swagger UI from its own static files, never a CDN
     "django_tasks",
     "django_tasks_db",
     "petitiondesk.core",
