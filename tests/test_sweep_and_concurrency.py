@@ -145,3 +145,14 @@ def test_two_workers_sweeping_at_once_record_each_breach_exactly_once(api_as, cl
     assert sum(claimed) == 30
     assert CaseEvent.objects.filter(case_id__in=ids, verb="overdue").count() == 30
     assert SupervisionRecord.objects.filter(case_id__in=ids).count() == 30
+
+
+@pytest.mark.django_db
+def test_doing_the_late_step_clears_the_overdue_mark(api_as, clerk_alice):
+    case_id = registered_case(api_as, clerk_alice, received_on="2026-09-28")
+    deadlines_sweep()
+    assert Case.objects.get(pk=case_id).is_overdue
+    r = api_as(clerk_alice).act(case_id, "route", to_org="K-EDU")
+    assert r.status_code == 200
+    assert r.json()["is_overdue"] is False
+    assert Deadline.objects.get(case_id=case_id, rule="routing").state == "missed"

@@ -16,14 +16,14 @@ def org_ancestor_ids(org_id: int) -> list[int]:
     return out
 
 
-def org_subtree_ids(org_id: int) -> set[int]:
-    """The org and all its subordinates."""
+def org_subtree_ids(*org_ids: int) -> set[int]:
+    """The given orgs and all their subordinates."""
     children: dict[int, list[int]] = {}
     for oid, pid in Organisation.objects.values_list("id", "parent_id"):
         if pid is not None:
             children.setdefault(pid, []).append(oid)
-    out = {org_id}
-    stack = [org_id]
+    out = set(org_ids)
+    stack = list(org_ids)
     while stack:
         for child in children.get(stack.pop(), []):
             if child not in out:

@@ -74,6 +74,19 @@ def open_of(deadlines: Iterable[Deadline], *rules: str) -> list[Deadline]:
     return [d for d in deadlines if d.state == Deadline.State.OPEN and d.rule in rules]
 
 
+def owed(deadlines: Iterable[Deadline], *rules: str) -> list[Deadline]:
+    """Clocks of `rules` whose step is still to be done: open, or missed and not yet done."""
+    return [
+        d
+        for d in deadlines
+        if d.rule in rules
+        and (
+            d.state == Deadline.State.OPEN
+            or (d.state == Deadline.State.MISSED and d.done_on is None)
+        )
+    ]
+
+
 def settle(deadline: Deadline, done_on: dt.date) -> None:
     """Mark a step done: met when on time, missed when late (a sweep may have marked it already)."""
     deadline.done_on = done_on
@@ -81,9 +94,17 @@ def settle(deadline: Deadline, done_on: dt.date) -> None:
         deadline.state = Deadline.State.MET if done_on <= deadline.due_on else Deadline.State.MISSED
 
 
-def void(deadline: Deadline) -> None:
+def void(deadline: Deadline, on: dt.date) -> None:
+    """The clock no longer applies. A clock already missed stays missed but stops being owed."""
     if deadline.state == Deadline.State.OPEN:
         deadline.state = Deadline.State.VOID
+    elif deadline.state == Deadline.State.MISSED and deadline.done_on is None:
+        deadline.done_on = on
+
+
+def outstanding_breach(deadlines: Iterable[Deadline]) -> bool:
+    """True while an organ still owes a step whose clock has run out: the case is overdue."""
+    return any(d.duty and d.state == Deadline.State.MISSED and d.done_on is None for d in deadlines)
 
 
 def as_dict(deadline: Deadline) -> dict[str, object]:

@@ -94,13 +94,13 @@ class Step:
         return dl.open_of(self.deadlines, *rules)
 
     def settle(self, *rules: str, done_on: dt.date | None = None) -> None:
-        for d in self.open_deadlines(*rules):
+        for d in dl.owed(self.deadlines, *rules):
             dl.settle(d, done_on or self.effective_on)
             self.touched.append(d)
 
     def void(self, *rules: str) -> None:
-        for d in self.open_deadlines(*rules):
-            dl.void(d)
+        for d in dl.owed(self.deadlines, *rules):
+            dl.void(d, self.effective_on)
             self.touched.append(d)
 
     def start(self, rule: str, start: dt.date | None = None, **kwargs: Any) -> Deadline:
@@ -173,6 +173,9 @@ def _write(step: Step) -> None:
     case = step.case
     if step.effective_on > case.last_effective_on:
         step.set(last_effective_on=step.effective_on)
+    overdue = dl.outstanding_breach([*step.deadlines, *step.created])
+    if overdue != case.is_overdue:
+        step.set(is_overdue=overdue)
     if step.changed:
         values = {name: getattr(case, name) for name in step.changed}
         # The row lock already serialises writers; the version check also catches a writer that
@@ -267,11 +270,8 @@ def case_route(
         if target.pk == case.org_id:
             raise InvalidInput("invalid_input", _("the case is already held by %s") % target.name)
         if case.category == Case.Category.ACCUSATION:
-            accused = set(case.accused_orgs.values_list("id", flat=True))
-            shielded: set[int] = set()
-            for org_id in accused:
-                shielded |= org_subtree_ids(org_id)
-            if target.pk in shielded:
+            accused = case.accused_orgs.values_list("id", flat=True)
+            if target.pk in org_subtree_ids(*accused):
                 security_log.warning(
                     "refused routing accusation case=%s to accused org=%s by user=%s",
                     case.pk,
@@ -339,7 +339,7 @@ def case_object(
     """The receiving organ objects to a wrong routing within 5 working days (Art. 23 ¶3)."""
     reason = _text(reason, "reason", limit=TEXT_FIELD_MAX)
     with acting(case_id=case_id, verb="object", actor=actor, effective_on=effective_on) as step:
-        window = step.open_deadlines("objection")
+        window = dl.owed(step.deadlines, "objection")
         if not window or step.effective_on > window[0].due_on:
             due = window[0].due_on if window else None
             raise RuleRefusal(
@@ -628,7 +628,7 @@ def _request_appeal(
         assert decided_by is not None
         ancestors = org_ancestor_ids(decided_by.pk)
         right = Organisation.objects.get(pk=ancestors[0]) if ancestors else None
-        windows = step.open_deadlines(window_rule)
+        windows = dl.owed(step.deadlines, window_rule)
         window = windows[0] if windows else None
         if right is None:
             raise RuleRefusal(
@@ -908,7 +908,7 @@ def case_rate(*, case_id: int, rating: str, comment: str | None = None) -> Case:
     with acting(
         case_id=case_id, verb="rate", actor=None, by_petitioner=True, effective_on=None
     ) as step:
-        windows = step.open_deadlines("rating")
+        windows = dl.owed(step.deadlines, "rating")
         if not windows or step.effective_on > windows[0].due_on:
             raise RuleRefusal("late", _("the rating window is closed"))
         step.settle("rating")

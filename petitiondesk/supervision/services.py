@@ -35,6 +35,8 @@ def deadlines_sweep(*, today: dt.date | None = None) -> int:
             break
         for deadline_id, case_id, rule, due_on, duty, org_id in candidates:
             with transaction.atomic():
+                # Lock the case first, as every verb does, so a sweep and a verb never deadlock.
+                Case.objects.select_for_update().filter(pk=case_id).first()
                 won = Deadline.objects.filter(pk=deadline_id, state=Deadline.State.OPEN).update(
                     state=Deadline.State.MISSED
                 )
