@@ -52,7 +52,6 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    call_command("createcachetable", verbosity=0)
     print("database is up to date")
 
 
