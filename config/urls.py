@@ -1,9 +1,21 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
+from django.views.defaults import page_not_found
 
+from petitiondesk.api.errors import error_response
 from petitiondesk.api.urls import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # API clients get the API's error format for unknown URLs too (api.md "Errors").
+    if request.path.startswith("/api/"):
+        return error_response(
+            404, "not_found", f"no such endpoint: {request.method} {request.path}"
+        )
+    return page_not_found(request, exception)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Header, Query, Router, Schema, Status
+from pydantic import Field
 
 from petitiondesk.accounts.models import User
 from petitiondesk.cases import services
@@ -133,7 +134,7 @@ def submit(request: HttpRequest, payload: s.SubmitIn) -> Status[dict[str, Any]]:
 @router.get("/petitions/{case_id}", response=s.CaseOut, auth=STAFF_AUTH, summary="Read a case")
 def read(request: HttpRequest, case_id: int) -> dict[str, Any]:
     user = staff_user(request)
-    return present_case(access_case(user, case_id), user)
+    return present_case(access_case(user, case_id, view="api.read"), user)
 
 
 class ListQuery(Schema):
@@ -141,8 +142,8 @@ class ListQuery(Schema):
     org: str | None = None
     overdue: bool | None = None
     due_before: dt.date | None = None
-    q: str | None = None
-    page: int = 1
+    q: str | None = Field(None, max_length=200)
+    page: int = Field(1, ge=1, le=100_000)
 
 
 @router.get("/petitions", response=s.CaseListOut, auth=STAFF_AUTH, summary="List cases")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from petitiondesk.core.errors import InvalidInput, NotFound, RateLimited
 
 from .models import Case, Deadline
 
+security_log = logging.getLogger("petitiondesk.security")
 READ_ROLES = frozenset(User.Role.values) - {User.Role.ADMIN}
 PAGE_SIZE = 50
 
@@ -47,11 +49,23 @@ def _accused_shield(org_id: int) -> list[int]:
     return out
 
 
-def access_case(user: User, case_id: int) -> Case:
-    """The case if the user may read it; otherwise the same 404 as for a case that does not exist."""
+def access_case(user: User, case_id: int, *, view: str | None = None) -> Case:
+    """The case if the user may read it; otherwise the same 404 as for a case that does not exist.
+
+    `view` names a read that shows the case's contents: such reads of confidential cases and
+    accusations are logged with who, which case and what view (domain.md §6).
+    """
     case = visible_cases(user).filter(pk=case_id).select_related("org").first()
     if case is None:
         raise NotFound("not_found", _("no such case"))
+    if view and (case.confidential or case.category == Case.Category.ACCUSATION):
+        security_log.info(
+            "read confidential case=%s by user=%s org=%s view=%s",
+            case.pk,
+            user.username,
+            user.org_id,
+            view,
+        )
     return case
 
 

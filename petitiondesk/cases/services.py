@@ -31,10 +31,11 @@ from petitiondesk.core.errors import (
     PermissionDenied,
     RuleRefusal,
 )
+from petitiondesk.core.text import clean_text
 
 from . import deadlines as dl
 from .models import CONTENT_MAX, TEXT_FIELD_MAX, Case, CaseEvent, CaseLink, Deadline
-from .transitions import PENDING_STATUSES, check_role, check_transition
+from .transitions import PENDING_STATUSES, SIDE_VERBS, check_role, check_transition
 
 security_log = logging.getLogger("petitiondesk.security")
 
@@ -171,7 +172,7 @@ def acting(
 
 def _write(step: Step) -> None:
     case = step.case
-    if step.effective_on > case.last_effective_on:
+    if step.verb not in SIDE_VERBS and step.effective_on > case.last_effective_on:
         step.set(last_effective_on=step.effective_on)
     overdue = dl.outstanding_breach([*step.deadlines, *step.created])
     if overdue != case.is_overdue:
@@ -216,18 +217,7 @@ def _write(step: Step) -> None:
 
 
 def _text(value: str | None, name: str, *, required: bool = True, limit: int = CONTENT_MAX) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise InvalidInput(
-            "missing_field", _("%(f)s is required") % {"f": name}, fields={name: "required"}
-        )
-    if len(value) > limit:
-        raise InvalidInput(
-            "too_long",
-            _("%(f)s is longer than %(n)d characters") % {"f": name, "n": limit},
-            fields={name: f"at most {limit} characters"},
-        )
-    return value
+    return clean_text(value, name, limit=limit, required=required)
 
 
 def _org(code: str, name: str = "to_org") -> Organisation:
@@ -317,7 +307,8 @@ def case_route(
             routed_by_org=case.org,
             org=target,
         )
-        step.start("notice", org_id=target.pk)
+        if not case.anonymous:  # nobody to notify (domain.md §2)
+            step.start("notice", org_id=target.pk)
         step.start("objection", org_id=target.pk)
         if assign_due_on is not None:
             days = (assign_due_on - step.effective_on).days

@@ -57,6 +57,8 @@ TRANSITIONS: dict[str, Transition] = {
     "add_material": _t(set(OPEN_STATUSES), set(), set()),
 }
 VERBS = tuple(v for v in TRANSITIONS if v not in {"rate", "add_material"})
+# Not steps of the procedure: they never move the "previous step" date that later steps must follow.
+SIDE_VERBS = frozenset({"link", "rate", "add_material"})
 
 
 def check_transition(case: Case, verb: str, target: str | None = None) -> None:

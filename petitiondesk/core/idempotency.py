@@ -26,7 +26,12 @@ def _json_error(status: int, code: str, message: str) -> HttpResponse:
 
 
 def _principal(request: HttpRequest) -> str:
-    who = request.headers.get("Authorization") or request.COOKIES.get("sessionid") or "anon"
+    # Anonymous callers are told apart by address, so one cannot replay another's answer.
+    who = (
+        request.headers.get("Authorization")
+        or request.COOKIES.get("sessionid")
+        or f"anon:{request.META.get('REMOTE_ADDR', '')}"
+    )
     return hashlib.sha256(who.encode()).hexdigest()[:64]
 
 

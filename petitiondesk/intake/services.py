@@ -36,6 +36,7 @@ from petitiondesk.cases.models import (
 from petitiondesk.cases.services import link_cases
 from petitiondesk.core import clock
 from petitiondesk.core.errors import InvalidInput, PermissionDenied, RuleRefusal
+from petitiondesk.core.text import clean_text
 
 STAFF_CHANNELS = frozenset(Case.Channel.values)
 PUBLIC_CHANNELS = frozenset({Case.Channel.WEB, Case.Channel.API})
@@ -97,21 +98,6 @@ def content_fingerprint(title: str, content: str) -> str:
     return hashlib.sha256("".join(text.split()).encode()).hexdigest()
 
 
-def _clean(value: str | None, name: str, limit: int, *, required: bool = False) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise InvalidInput(
-            "missing_field", _("%(f)s is required") % {"f": name}, fields={name: "required"}
-        )
-    if len(value) > limit:
-        raise InvalidInput(
-            "too_long",
-            _("%(f)s is longer than the limit of %(n)d characters") % {"f": name, "n": limit},
-            fields={name: f"at most {limit} characters"},
-        )
-    return value
-
-
 def _receiving_org(
     sub: Submission, actor: User | None, orgs: dict[str, Organisation]
 ) -> Organisation:
@@ -147,13 +133,13 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
     """Register a petition from any channel. `actor` is staff registering it, or None (public)."""
     sub = submission
     today = clock.today()
-    title = _clean(sub.title, "title", TITLE_MAX, required=True)
-    content = _clean(sub.content, "content", CONTENT_MAX, required=True)
+    title = clean_text(sub.title, "title", limit=TITLE_MAX, required=True)
+    content = clean_text(sub.content, "content", limit=CONTENT_MAX, required=True)
     if sub.category and sub.category not in Case.Category.values:
         raise InvalidInput(
             "invalid_input", _("unknown category %s") % sub.category, fields={"category": "unknown"}
         )
-    division = _clean(sub.division_code, "division_code", 12)
+    division = clean_text(sub.division_code, "division_code", limit=12)
     if division and not division.isdigit():
         raise InvalidInput(
             "invalid_input", _("division_code must be digits"), fields={"division_code": "digits"}
@@ -212,11 +198,11 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
         )
     petitioners = [
         Petitioner(
-            name=_clean(p.name, "petitioners.name", 100),
-            phone=_clean(p.phone, "petitioners.phone", 40),
-            id_number=_clean(p.id_number, "petitioners.id_number", 40),
-            address=_clean(p.address, "petitioners.address", 300),
-            email=_clean(p.email, "petitioners.email", 254),
+            name=clean_text(p.name, "petitioners.name", limit=100),
+            phone=clean_text(p.phone, "petitioners.phone", limit=40),
+            id_number=clean_text(p.id_number, "petitioners.id_number", limit=40),
+            address=clean_text(p.address, "petitioners.address", limit=300),
+            email=clean_text(p.email, "petitioners.email", limit=254),
         )
         for p in ([] if sub.anonymous else sub.petitioners)
     ]
@@ -262,7 +248,7 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
         content=content,
         content_hash=fingerprint,
         category=sub.category or "",
-        topic=_clean(sub.topic, "topic", 64),
+        topic=clean_text(sub.topic, "topic", limit=64),
         division_code=division,
         channel=channel,
         status=Case.Status.REGISTERED,
@@ -277,7 +263,13 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
         people_count=sub.people_count,
         representatives=sub.representatives,
     )
-    rule = "routing" if holder.kind == Organisation.Kind.PETITION_DEPARTMENT else "notice"
+    if holder.kind == Organisation.Kind.PETITION_DEPARTMENT:
+        first_rules = ["routing"]
+    else:
+        # An anonymous petitioner cannot be notified: no notice duty (domain.md §2).
+        first_rules = [] if sub.anonymous else ["notice"]
+    if sub.urgent:
+        first_rules.append("urgent_report")
     with transaction.atomic():
         duplicates = list(
             Case.objects.filter(content_hash=fingerprint)
@@ -291,9 +283,7 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
             Petitioner.objects.bulk_create(petitioners)
         if sub.accused_orgs:
             case.accused_orgs.set([orgs[c] for c in sub.accused_orgs])
-        deadlines = [dl.new_deadline(case, rule, received_on, profile=profile)]
-        if sub.urgent:
-            deadlines.append(dl.new_deadline(case, "urgent_report", received_on, profile=profile))
+        deadlines = [dl.new_deadline(case, r, received_on, profile=profile) for r in first_rules]
         Deadline.objects.bulk_create(deadlines)
         CaseEvent.objects.create(
             case=case,
