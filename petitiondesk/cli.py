@@ -76,10 +76,13 @@ def cmd_manage(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from petitiondesk.core.demo import demo_load, demo_needed
+    from petitiondesk.core.demo import demo_load, demo_logins, demo_needed
 
     if args.if_empty and not demo_needed():
         print("database already has data: demo not loaded")
+        logins = demo_logins()
+        if logins:
+            print(logins)
         return
     if not demo_needed():
         raise CliError("the database is not empty; the demo loads only into an empty database")

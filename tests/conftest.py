@@ -98,7 +98,6 @@ ORGS = [
         "name": "示范县纪委监委",
         "kind": "discipline",
         "level": "county",
-        "parent": "K",
         "division_code": "990101",
     },
     {
@@ -106,7 +105,6 @@ ORGS = [
         "name": "示范县委政法委",
         "kind": "political_legal",
         "level": "county",
-        "parent": "K",
         "division_code": "990101",
     },
 ]

@@ -166,3 +166,23 @@ def test_e8_twelve_people_may_not_send_six_representatives(staff):
         "/petitions", letter(channel="visit", people_count=12, representatives=5)
     )
     assert ok.status_code == 201
+
+
+def test_an_accusation_against_the_county_government_reaches_the_county_discipline_organ(staff):
+    """Discipline organs are not subordinates of the government they watch."""
+    case = submit(staff, category="accusation", accused_orgs=["K"], title="举报县政府违规发放补贴")
+    r = staff["clerk"].act(case["id"], "route", to_org="K-JW", mode="to_discipline")
+    assert r.status_code == 200, r.content
+    refused = submit(
+        staff, category="accusation", accused_orgs=["K"], title="举报县政府违规发放补贴二"
+    )
+    r = staff["clerk"].act(refused["id"], "route", to_org="K-EDU")
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "confidential_to_accused"
+
+
+def test_an_appeal_cannot_be_dated_before_the_opinion_was_delivered(staff):
+    body = replied(staff, delivered_on="2026-06-01")  # decided 2026-05-29, delivered 06-01
+    r = staff["frank"].act(body["id"], "request_review", to_org="K", effective_on="2026-05-30")
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "date_before_previous_step"

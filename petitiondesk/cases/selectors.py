@@ -12,8 +12,8 @@ from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from petitiondesk.accounts.models import Organisation, User
-from petitiondesk.accounts.selectors import org_subtree_ids
+from petitiondesk.accounts.models import User
+from petitiondesk.accounts.selectors import org_shielding_ids, org_subtree_ids
 from petitiondesk.core.errors import InvalidInput, NotFound, RateLimited
 
 from .models import Case, Deadline
@@ -25,7 +25,7 @@ PAGE_SIZE = 50
 
 def visible_cases(user: User) -> QuerySet[Case]:
     """Cases a staff member may read: held, routed, registered or last decided by their org or its
-    subordinates; never an accusation against their own org (or its superiors' subtree)."""
+    subordinates; never an accusation against their own org or a superior (Art. 30 ¶3)."""
     if user.role not in READ_ROLES or user.org_id is None:
         return Case.objects.none()
     scope = org_subtree_ids(user.org_id)
@@ -34,19 +34,7 @@ def visible_cases(user: User) -> QuerySet[Case]:
         | Q(registered_by_org_id__in=scope)
         | Q(routed_by_org_id__in=scope)
         | Q(handled_by_org_id__in=scope)
-    ).exclude(accused_orgs__in=_accused_shield(user.org_id))
-
-
-def _accused_shield(org_id: int) -> list[int]:
-    """Orgs whose accusations `org_id` must not see: itself and every superior (an accusation
-    against a superior names the subtree the user sits in)."""
-    parent_of = dict(Organisation.objects.values_list("id", "parent_id"))
-    out = [org_id]
-    cur = parent_of.get(org_id)
-    while cur is not None and cur not in out:
-        out.append(cur)
-        cur = parent_of.get(cur)
-    return out
+    ).exclude(accused_orgs__in=org_shielding_ids(user.org_id))
 
 
 def access_case(user: User, case_id: int, *, view: str | None = None) -> Case:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from petitiondesk.accounts.models import Organisation, User
-from petitiondesk.accounts.selectors import org_ancestor_ids, org_subtree_ids
+from petitiondesk.accounts.selectors import org_accused_scope, org_ancestor_ids
 from petitiondesk.calendar.engine import ClockSpec, Method, hearing_days_inclusive
 from petitiondesk.calendar.profiles import Profile, get_profile
 from petitiondesk.core import clock
@@ -261,7 +261,7 @@ def case_route(
             raise InvalidInput("invalid_input", _("the case is already held by %s") % target.name)
         if case.category == Case.Category.ACCUSATION:
             accused = case.accused_orgs.values_list("id", flat=True)
-            if target.pk in org_subtree_ids(*accused):
+            if target.pk in org_accused_scope(*accused):
                 security_log.warning(
                     "refused routing accusation case=%s to accused org=%s by user=%s",
                     case.pk,
@@ -541,6 +541,9 @@ def _delivery(step: Step, delivered_on: dt.date | None) -> dt.date:
             _("delivered_on must be between the decision date and today"),
             fields={"delivered_on": "out of range"},
         )
+    # What follows an opinion (an appeal, a rating) cannot come before the petitioner has it.
+    if delivered > step.case.last_effective_on:
+        step.set(last_effective_on=delivered)
     return delivered
 
 

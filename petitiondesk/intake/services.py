@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from petitiondesk.accounts.models import Organisation, User
-from petitiondesk.accounts.selectors import org_subtree_ids
+from petitiondesk.accounts.selectors import org_accused_scope
 from petitiondesk.calendar.profiles import profile_for_received
 from petitiondesk.cases import deadlines as dl
 from petitiondesk.cases.models import (
@@ -233,7 +233,7 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
             fields={"org": unknown},
         )
     holder = _receiving_org(sub, actor, orgs)
-    if sub.accused_orgs and holder.pk in org_subtree_ids(*(orgs[c].pk for c in sub.accused_orgs)):
+    if sub.accused_orgs and holder.pk in org_accused_scope(*(orgs[c].pk for c in sub.accused_orgs)):
         raise RuleRefusal(
             "confidential_to_accused",
             _("an accusation cannot be lodged with the accused organisation"),
