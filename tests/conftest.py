@@ -18,8 +18,8 @@ import pytest
 import time_machine
 from django.test import Client
 
-from petitiondesk.accounts.models import User
-from petitiondesk.accounts.services import orgs_load, token_create, user_add
+from petitiondesk.accounts.models import Organisation, User
+from petitiondesk.accounts.services import token_create, user_add
 
 ORGS = [
     {
@@ -121,7 +121,14 @@ def _frozen_clock() -> Any:
 
 @pytest.fixture
 def org_tree(db: Any) -> None:
-    orgs_load(records=ORGS)
+    """The tree of conftest.ORGS, inserted directly: `orgs_load` validates and upserts, which costs
+    more than the rest of a typical test here, and is tested on its own elsewhere."""
+    made: dict[str, Organisation] = {}
+    for rec in ORGS:  # parents come before their children
+        fields = {k: v for k, v in rec.items() if k != "parent"}
+        made[rec["code"]] = Organisation.objects.create(
+            **fields, parent=made.get(rec.get("parent"))
+        )
 
 
 def _user(name: str, org: str, role: str) -> User:

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from petitiondesk.accounts.models import Organisation, User
+from petitiondesk.accounts.models import User
 from petitiondesk.cases.models import Case, CaseEvent
-from tests.conftest import ORGS, letter
+from tests.conftest import letter
 
 ACTION_VERBS = (
     "route",
@@ -57,18 +57,6 @@ def public_letter(**overrides: Any) -> dict[str, Any]:
 def case_state(case_id: int) -> tuple[str, int, int, int]:
     case = Case.objects.get(pk=case_id)
     return case.status, case.version, case.org_id, case.events.count()
-
-
-@pytest.fixture
-def org_tree(db: Any) -> None:
-    """The tree of conftest.ORGS, inserted directly: `orgs_load` validates and upserts, which costs
-    more than the rest of a typical test here, and is tested on its own elsewhere."""
-    made: dict[str, Organisation] = {}
-    for rec in ORGS:  # parents come before their children
-        fields = {k: v for k, v in rec.items() if k != "parent"}
-        made[rec["code"]] = Organisation.objects.create(
-            **fields, parent=made.get(rec.get("parent"))
-        )
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ import pytest
 import time_machine
 from django.db.models import Q
 
-from petitiondesk.accounts.models import Organisation, User
+from petitiondesk.accounts.models import User
 from petitiondesk.accounts.services import user_add
 from petitiondesk.cases import services
 from petitiondesk.cases.models import Case, CaseEvent, CaseLink, Deadline
 from petitiondesk.intake.services import PetitionerData, Submission, petition_submit
-from tests.conftest import ORGS, letter
+from tests.conftest import letter
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 # The usual timeline: every petitioner window is still open on 2026-11-27.
@@ -224,18 +224,6 @@ class Desk:
         for verb in STEPS[: STEPS.index(until) + 1] if until else ():
             self.step(case_id, verb, timeline[verb], category)
         return case_id
-
-
-@pytest.fixture
-def org_tree(db: Any) -> None:
-    """The tree of conftest.ORGS, inserted directly: `orgs_load` validates and upserts, which costs
-    more than the rest of a typical test here, and is tested on its own elsewhere."""
-    made: dict[str, Organisation] = {}
-    for rec in ORGS:  # parents come before their children
-        fields = {k: v for k, v in rec.items() if k != "parent"}
-        made[rec["code"]] = Organisation.objects.create(
-            **fields, parent=made.get(rec.get("parent"))
-        )
 
 
 @pytest.fixture
