@@ -82,6 +82,9 @@ USE_TZ = True
 PETITIONDESK_PROFILE = env_str("PETITIONDESK_PROFILE", "national_2022")
 # How long a process trusts its in-memory copy of the working-day calendar.
 PETITIONDESK_CALENDAR_TTL_SECONDS = env_int("PETITIONDESK_CALENDAR_TTL_SECONDS", 30)
+# How long a process trusts a looked-up API token (revocation delay) and the org lookups of intake.
+PETITIONDESK_TOKEN_CACHE_SECONDS = env_int("PETITIONDESK_TOKEN_CACHE_SECONDS", 10)
+PETITIONDESK_ORG_CACHE_SECONDS = env_int("PETITIONDESK_ORG_CACHE_SECONDS", 30)
 PETITIONDESK_SWEEP_INTERVAL_SECONDS = env_int("PETITIONDESK_SWEEP_INTERVAL_SECONDS", 60)
 # Petitioner tracking: failed guesses allowed per window, per IP and per tracking number.
 PETITIONDESK_TRACK_MAX_FAILURES = env_int("PETITIONDESK_TRACK_MAX_FAILURES", 10)
@@ -147,13 +150,14 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so
-    # concurrent writers queue on the busy timeout instead of failing on a lock upgrade.
+    # concurrent writers queue on the busy timeout instead of failing on a lock upgrade;
+    # synchronous=FULL makes every acknowledged petition survive a power loss.
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if env_bool("PETITIONDESK_TESTING", False) else 60
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
         "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
         ),
     }
 

@@ -20,6 +20,7 @@ from django.test import Client
 
 from petitiondesk.accounts.models import Organisation, User
 from petitiondesk.accounts.services import token_create, user_add
+from petitiondesk.core.memo import clear_all_memos
 
 ORGS = [
     {
@@ -117,6 +118,14 @@ FROZEN_NOW = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.timezone(dt.timedelta(ho
 def _frozen_clock() -> Any:
     with time_machine.travel(FROZEN_NOW, tick=False):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memos() -> Any:
+    """Each test starts with empty per-process memos (tokens, calendar, org lookups)."""
+    clear_all_memos()
+    yield
+    clear_all_memos()
 
 
 @pytest.fixture

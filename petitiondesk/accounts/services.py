@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from petitiondesk.core.errors import InvalidInput, NotFound
+from petitiondesk.core.memo import TTLMemo
 
 from .models import ApiToken, Organisation, User, hash_token
 
@@ -136,16 +138,31 @@ def token_create(*, user: User, name: str = "") -> str:
     return raw
 
 
-def token_authenticate(raw: str) -> User | None:
-    token = (
+# Revoking a token or deactivating a user takes effect in every process within this many seconds.
+_tokens: TTLMemo[ApiToken | None] = TTLMemo(lambda: settings.PETITIONDESK_TOKEN_CACHE_SECONDS)
+
+
+def _load_token(token_hash: str) -> ApiToken | None:
+    return (
         ApiToken.objects.select_related("user", "user__org")
-        .filter(token_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
+        .filter(token_hash=token_hash, revoked_at__isnull=True, user__is_active=True)
         .first()
     )
+
+
+def token_authenticate(raw: str) -> User | None:
+    token_hash = hash_token(raw)
+    token = _tokens.get(token_hash, lambda: _load_token(token_hash))
     if token is None:
         return None
     now = timezone.now()
     # Touch last-used at most once a minute: no write on every hot-path request.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        token.last_used_at = now
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def token_revoke(*, token_id: int) -> None:
+    ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    _tokens.clear()

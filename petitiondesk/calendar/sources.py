@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
-import time
 from collections.abc import Iterable
 
 import chinese_calendar
 import holidays as holidays_pkg
 from chinese_calendar import constants as cc_constants
 from django.conf import settings
+
+from petitiondesk.core.memo import TTLMemo
 
 from .engine import WorkCalendar, YearSchedule
 from .models import CalendarOverride, CalendarYear
@@ -116,33 +116,15 @@ def build_calendar() -> WorkCalendar:
     return WorkCalendar(loaded, fallback)
 
 
-class _CalendarCache:
-    """Per-process copy of the calendar, rebuilt after a TTL: schedules change a few times a year."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._calendar: WorkCalendar | None = None
-        self._built_at = 0.0
-
-    def get(self) -> WorkCalendar:
-        ttl = settings.PETITIONDESK_CALENDAR_TTL_SECONDS
-        with self._lock:
-            if self._calendar is None or time.monotonic() - self._built_at > ttl:
-                self._calendar = build_calendar()
-                self._built_at = time.monotonic()
-            return self._calendar
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._calendar = None
-
-
-_cache = _CalendarCache()
+_calendar_memo: TTLMemo[WorkCalendar] = TTLMemo(
+    lambda: settings.PETITIONDESK_CALENDAR_TTL_SECONDS, max_entries=1
+)
 
 
 def current_calendar() -> WorkCalendar:
-    return _cache.get()
+    """This process's copy of the calendar: schedules change a few times a year."""
+    return _calendar_memo.get(None, build_calendar)
 
 
 def invalidate_calendar() -> None:
-    _cache.invalidate()
+    _calendar_memo.clear()

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,14 +28,15 @@ from petitiondesk.cases.models import (
     TITLE_MAX,
     Case,
     CaseEvent,
-    CaseLink,
     Deadline,
     Petitioner,
 )
-from petitiondesk.cases.services import link_cases
 from petitiondesk.core import clock
 from petitiondesk.core.errors import InvalidInput, PermissionDenied, RuleRefusal
+from petitiondesk.core.memo import TTLMemo
 from petitiondesk.core.text import clean_text
+
+from .store import registration_store
 
 STAFF_CHANNELS = frozenset(Case.Channel.values)
 PUBLIC_CHANNELS = frozenset({Case.Channel.WEB, Case.Channel.API})
@@ -108,22 +108,30 @@ def _receiving_org(
     if actor is not None and actor.org_id is not None:
         assert actor.org is not None
         return actor.org
-    code = sub.division_code
-    candidates = [code, code[:4] + "00", code[:2] + "0000"] if len(code) == 6 else []
-    depts = {
-        o.division_code: o
-        for o in Organisation.objects.filter(
-            kind=Organisation.Kind.PETITION_DEPARTMENT, is_active=True, division_code__in=candidates
-        )
-    }
-    for c in candidates:
-        if c in depts:
-            return depts[c]
-    top = (
-        Organisation.objects.filter(kind=Organisation.Kind.PETITION_DEPARTMENT, is_active=True)
-        .order_by("parent_id", "id")
-        .first()
+    return _petition_departments.get(
+        sub.division_code, lambda: _petition_department_for(sub.division_code)
     )
+
+
+# Division code -> the petition department that receives its public submissions.
+_petition_departments: TTLMemo[Organisation] = TTLMemo(
+    lambda: settings.PETITIONDESK_ORG_CACHE_SECONDS
+)
+
+
+def _petition_department_for(division_code: str) -> Organisation:
+    """The petition department of the division, else of its city, else of its province, else the
+    top-level one."""
+    code = division_code
+    candidates = [code, code[:4] + "00", code[:2] + "0000"] if len(code) == 6 else []
+    departments = Organisation.objects.filter(
+        kind=Organisation.Kind.PETITION_DEPARTMENT, is_active=True
+    )
+    found = {o.division_code: o for o in departments.filter(division_code__in=candidates)}
+    for c in candidates:
+        if c in found:
+            return found[c]
+    top = departments.order_by("parent_id", "id").first()
     if top is None:
         raise InvalidInput("no_petition_department", _("no petition department is configured"))
     return top
@@ -270,37 +278,28 @@ def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
         first_rules = [] if sub.anonymous else ["notice"]
     if sub.urgent:
         first_rules.append("urgent_report")
-    with transaction.atomic():
-        duplicates = list(
-            Case.objects.filter(content_hash=fingerprint)
-            .order_by("-id")
-            .values_list("id", flat=True)[:5]
-        )
-        case.save(force_insert=True)
-        for p in petitioners:
-            p.case = case
-        if petitioners:
-            Petitioner.objects.bulk_create(petitioners)
-        if sub.accused_orgs:
-            case.accused_orgs.set([orgs[c] for c in sub.accused_orgs])
-        deadlines = [dl.new_deadline(case, r, received_on, profile=profile) for r in first_rules]
-        Deadline.objects.bulk_create(deadlines)
-        CaseEvent.objects.create(
-            case=case,
-            verb="register",
-            actor=actor,
-            actor_org_id=actor.org_id if actor else None,
-            by_petitioner=actor is None,
-            effective_on=received_on,
-            to_status=case.status,
-            payload={
-                "channel": channel,
-                "org": holder.code,
-                "registered_at": timezone.now().isoformat(),
-            },
-        )
-        if duplicates:
-            link_cases(case=case, other_ids=duplicates, relation=CaseLink.Relation.DUPLICATE)
+    deadlines = [dl.new_deadline(case, r, received_on, profile=profile) for r in first_rules]
+    event = CaseEvent(
+        case=case,
+        verb="register",
+        actor=actor,
+        actor_org_id=actor.org_id if actor else None,
+        by_petitioner=actor is None,
+        effective_on=received_on,
+        to_status=case.status,
+        payload={
+            "channel": channel,
+            "org": holder.code,
+            "registered_at": timezone.now().isoformat(),
+        },
+    )
+    duplicates = registration_store(
+        case=case,
+        petitioners=petitioners,
+        deadlines=deadlines,
+        event=event,
+        accused=[orgs[c] for c in sub.accused_orgs],
+    )
     return Receipt(
         case=case,
         access_key=access_key,
