@@ -145,7 +145,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{DEFAULT_SQLITE_PATH}",
         conn_max_age=env_int("PETITIONDESK_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+        # Off by default (as in Django): a check costs a round trip on every request; with it off,
+        # a connection broken by a database restart fails one request, which the client retries.
+        conn_health_checks=env_bool("PETITIONDESK_CONN_HEALTH_CHECKS", False),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

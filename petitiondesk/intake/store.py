@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Model
 
@@ -149,9 +150,14 @@ def _store_in_one_statement(
         json.dumps(_record(event, _columns(CaseEvent, skip=("case_id",))), default=_iso),
         CaseLink.Relation.DUPLICATE.value,
     ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_statement(bool(petitioners)), params)
-        case_id, duplicates = cursor.fetchone()
+    # One statement is one transaction by itself: no BEGIN/COMMIT round trips around it. It runs
+    # as a server-side prepared statement, so PostgreSQL parses and plans it once per connection.
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_statement(bool(petitioners)), params, prepare=True)
+        row = cursor.fetchone()
+    assert row is not None
+    case_id, duplicates = row
     case.pk = case_id
     case._state.adding = False
     case._state.db = connection.alias
