@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +23,7 @@ from petitiondesk.accounts.selectors import org_accused_scope, org_ancestor_ids
 from petitiondesk.calendar.engine import ClockSpec, Method, hearing_days_inclusive
 from petitiondesk.calendar.profiles import Profile, get_profile
 from petitiondesk.core import clock
+from petitiondesk.core.db import write_transaction
 from petitiondesk.core.errors import (
     Conflict,
     InvalidInput,
@@ -143,7 +143,7 @@ def acting(
     target: str | None = None,
 ) -> Iterator[Step]:
     """Lock the case, check the verb, yield a `Step`; on clean exit write change, deadlines, event."""
-    with transaction.atomic():
+    with write_transaction():
         case = Case.objects.select_for_update().filter(pk=case_id).first()
         if case is None:
             raise NotFound("not_found", _("no such case"))

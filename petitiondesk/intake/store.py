@@ -16,11 +16,12 @@ from functools import cache
 from typing import Any
 
 import psycopg
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Model
 
 from petitiondesk.accounts.models import Organisation
 from petitiondesk.cases.models import Case, CaseEvent, CaseLink, Deadline, Petitioner
+from petitiondesk.core.db import write_transaction
 
 MAX_DUPLICATES = 5
 
@@ -47,7 +48,7 @@ def _store_with_orm(
     event: CaseEvent,
     accused: Sequence[Organisation],
 ) -> list[int]:
-    with transaction.atomic():
+    with write_transaction():
         duplicates = list(
             Case.objects.filter(content_hash=case.content_hash)
             .order_by("-id")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import transaction
-
 from petitiondesk.cases.models import Case, CaseEvent, Deadline
 from petitiondesk.core import clock
+from petitiondesk.core.db import write_transaction
 
 from .models import SupervisionRecord
 
@@ -34,7 +33,7 @@ def deadlines_sweep(*, today: dt.date | None = None) -> int:
         if not candidates:
             break
         for deadline_id, case_id, rule, due_on, duty, org_id in candidates:
-            with transaction.atomic():
+            with write_transaction():
                 # Lock the case first, as every verb does, so a sweep and a verb never deadlock.
                 Case.objects.select_for_update().filter(pk=case_id).first()
                 won = Deadline.objects.filter(pk=deadline_id, state=Deadline.State.OPEN).update(
