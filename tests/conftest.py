@@ -110,7 +110,24 @@ ORGS = [
     },
 ]
 
-# A Monday in 2026 with a clean calendar around it, so "today" defaults are predictable.
+# The action verbs of api.md, written out: the tests hold the contract, not the code's own table.
+ACTION_VERBS = (
+    "route",
+    "object",
+    "accept",
+    "decline",
+    "extend",
+    "reply",
+    "request_review",
+    "decide_review",
+    "request_rereview",
+    "hearing",
+    "decide_rereview",
+    "close",
+    "link",
+)
+
+# Friday 2026-11-27, a working day with a published calendar around it: "today" in every test.
 FROZEN_NOW = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 

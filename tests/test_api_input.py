@@ -13,23 +13,7 @@ from django.conf import settings
 
 from petitiondesk.accounts.models import User
 from petitiondesk.cases.models import Case, CaseEvent
-from tests.conftest import letter
-
-ACTION_VERBS = (
-    "route",
-    "object",
-    "accept",
-    "decline",
-    "extend",
-    "reply",
-    "request_review",
-    "decide_review",
-    "request_rereview",
-    "hearing",
-    "decide_rereview",
-    "close",
-    "link",
-)
+from tests.conftest import ACTION_VERBS, letter
 
 
 def error_of(response: Any, status: int, code: str) -> dict[str, Any]:

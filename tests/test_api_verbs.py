@@ -22,7 +22,7 @@ from petitiondesk.accounts.services import user_add
 from petitiondesk.cases import services
 from petitiondesk.cases.models import Case, CaseEvent, CaseLink, Deadline
 from petitiondesk.intake.services import PetitionerData, Submission, petition_submit
-from tests.conftest import letter
+from tests.conftest import ACTION_VERBS, letter
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 # The usual timeline: every petitioner window is still open on 2026-11-27.
@@ -67,21 +67,6 @@ STEPS = (
     "decide_review",
     "request_rereview",
     "decide_rereview",
-)
-VERBS = (
-    "route",
-    "object",
-    "accept",
-    "decline",
-    "extend",
-    "reply",
-    "request_review",
-    "decide_review",
-    "request_rereview",
-    "hearing",
-    "decide_rereview",
-    "close",
-    "link",
 )
 _serial = itertools.count(1)
 
@@ -618,7 +603,7 @@ def test_link_by_a_supervisor_of_the_jurisdiction_is_allowed(desk):
 
 def test_every_documented_verb_has_a_happy_path_test_in_this_module():
     tested = {name for name in globals() if name.startswith("test_")}
-    for verb in VERBS:
+    for verb in ACTION_VERBS:
         assert any(name.startswith(f"test_{verb}_") for name in tested), verb
 
 
