@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from petitiondesk.core.errors import InvalidInput
 
-from .models import CalendarYear
+from .models import CalendarOverride, CalendarYear
 from .sources import build_calendar, invalidate_calendar, loaded_version
 
 
@@ -89,3 +89,37 @@ def calendar_load(*, data: Mapping[str, Any], source: str = "") -> tuple[Calenda
         )
     transaction.on_commit(invalidate_calendar)
     return row, changed
+
+
+def calendar_override_set(*, day: dt.date, is_workday: bool, reason: str) -> int:
+    """Make `day` a working day or a rest day (e.g. a local holiday by provincial decree) and
+    recompute the open deadlines it moves. Returns how many changed."""
+    from petitiondesk.cases.recompute import deadlines_recompute_around
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            "missing_field", _("say why the day is overridden"), fields={"reason": "required"}
+        )
+    with transaction.atomic():
+        CalendarOverride.objects.update_or_create(
+            day=day, defaults={"is_workday": is_workday, "reason": reason[:200]}
+        )
+        changed = deadlines_recompute_around(
+            day=day, calendar=build_calendar(), reason=f"calendar override {day}: {reason}"
+        )
+    transaction.on_commit(invalidate_calendar)
+    return changed
+
+
+def calendar_override_delete(*, day: dt.date) -> int:
+    """Remove the override of `day` and recompute the open deadlines it moves."""
+    from petitiondesk.cases.recompute import deadlines_recompute_around
+
+    with transaction.atomic():
+        CalendarOverride.objects.filter(day=day).delete()
+        changed = deadlines_recompute_around(
+            day=day, calendar=build_calendar(), reason=f"calendar override {day} removed"
+        )
+    transaction.on_commit(invalidate_calendar)
+    return changed
