@@ -105,16 +105,3 @@ def void(deadline: Deadline, on: dt.date) -> None:
 def outstanding_breach(deadlines: Iterable[Deadline]) -> bool:
     """True while an organ still owes a step whose clock has run out: the case is overdue."""
     return any(d.duty and d.state == Deadline.State.MISSED and d.done_on is None for d in deadlines)
-
-
-def as_dict(deadline: Deadline) -> dict[str, object]:
-    return {
-        "rule": deadline.rule,
-        "start_on": deadline.start_on.isoformat(),
-        "due_on": deadline.due_on.isoformat(),
-        "method": deadline.method,
-        "calendar_version": deadline.calendar_version,
-        "provisional": deadline.provisional,
-        "statutory": deadline.statutory,
-        "state": deadline.state,
-    }

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -920,15 +920,3 @@ def case_add_material(*, case_id: int, text: str) -> Case:
     ) as step:
         step.payload = {"text": _text(text, "text")}
     return step.case
-
-
-def link_cases(*, case: Case, other_ids: Iterable[int], relation: str) -> None:
-    """Links made by the system (e.g. exact duplicates at intake), inside the caller's transaction."""
-    CaseLink.objects.bulk_create(
-        [CaseLink(case=case, other_id=o, relation=relation) for o in other_ids],
-        ignore_conflicts=True,
-    )
-
-
-def open_case_q() -> Q:
-    return ~Q(status__in=[S.FINAL, S.CLOSED, S.NOT_ACCEPTED, S.DIVERTED])
