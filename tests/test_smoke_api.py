@@ -24,3 +24,27 @@ def test_openapi_lists_every_action_verb(client):
     paths = client.get("/api/openapi.json").json()["paths"]
     for verb in VERBS:
         assert f"/api/v1/petitions/{{case_id}}/actions/{verb}" in paths
+
+
+def test_reading_a_case_costs_the_same_queries_however_long_its_timeline(
+    api_as, clerk_alice, handler_bob
+):
+    from tests.conftest import letter
+
+    clerk, bob = api_as(clerk_alice), api_as(handler_bob)
+    short = clerk.post("/petitions", letter(title="一")).json()["id"]
+    long = clerk.post("/petitions", letter(title="二")).json()["id"]
+    assert clerk.act(long, "route", to_org="K-EDU").status_code == 200
+    assert bob.act(long, "accept", claim_route=6).status_code == 200
+    assert bob.act(long, "link", other_id=short, relation="related").status_code == 200
+
+    def queries_for(case_id: int) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            assert clerk.get(f"/petitions/{case_id}").status_code == 200
+        return len(ctx.captured_queries)
+
+    assert queries_for(long) == queries_for(short)
+    assert queries_for(long) <= 12

@@ -97,7 +97,7 @@ def case_detail(case: Case) -> dict[str, object]:
     """Deadlines, events and links of a case, for reading."""
     return {
         "deadlines": list(case.deadlines.all()),
-        "events": list(case.events.select_related("actor_org").all()),
+        "events": list(case.events.select_related("actor", "actor_org").all()),
         "links": [
             {"other_id": link.other_id, "relation": link.relation} for link in case.links_out.all()
         ]
