@@ -48,3 +48,12 @@ def test_reading_a_case_costs_the_same_queries_however_long_its_timeline(
 
     assert queries_for(long) == queries_for(short)
     assert queries_for(long) <= 12
+
+
+def test_chinese_text_is_sent_as_characters(api_as, clerk_alice):
+    from tests.conftest import letter
+
+    r = api_as(clerk_alice).post("/petitions", letter(title="学位分配"))
+    case_id = r.json()["id"]
+    body = api_as(clerk_alice).get(f"/petitions/{case_id}").content.decode()
+    assert "学位分配" in body

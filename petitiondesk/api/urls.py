@@ -1,9 +1,20 @@
+from typing import Any
+
 from ninja import NinjaAPI
+from ninja.renderers import JSONRenderer
 
 from .errors import install_error_handlers
 from .v1 import router, track_router
 
+
+class UnicodeJSONRenderer(JSONRenderer):
+    """Chinese text as characters, not \\u escapes: readable, and a third smaller on the wire."""
+
+    json_dumps_params: dict[str, Any] = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=UnicodeJSONRenderer(),
     title="petitiondesk API",
     version="1",
     description="Petition (信访) intake, workflow and tracking. See docs/api.md.",
