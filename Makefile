@@ -51,6 +51,8 @@ lint: install-dev
 
 ## bench: heavy benchmarks, by hand only (results go to docs/benchmarks.md)
 bench: install-dev
+	@command -v wrk >/dev/null || (echo "installing wrk (Debian package) for the load generator"; \
+	  apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/intake.py
 
 clean:
