@@ -66,6 +66,30 @@ def test_a_step_done_late_is_recorded_as_missed(api_as, clerk_alice):
     assert Deadline.objects.get(case_id=case_id, rule="routing").state == "missed"
 
 
+@pytest.mark.django_db
+def test_a_backdated_late_step_records_the_breach_the_sweep_never_saw(api_as, clerk_alice):
+    case_id = registered_case(api_as, clerk_alice, received_on="2026-09-28")  # due 2026-10-13
+    r = api_as(clerk_alice).act(case_id, "route", to_org="K-EDU", effective_on="2026-10-20")
+    assert r.status_code == 200
+    assert r.json()["is_overdue"] is False  # the step is done now
+    [event] = CaseEvent.objects.filter(case_id=case_id, verb="overdue")
+    assert (event.effective_on.isoformat(), event.payload["rule"]) == ("2026-10-14", "routing")
+    [record] = SupervisionRecord.objects.filter(case_id=case_id)
+    assert record.org.code == "K-XF"
+    deadlines_sweep()  # later clocks (the notice) may run out; the routing breach is not repeated
+    overdue = CaseEvent.objects.filter(case_id=case_id, verb="overdue")
+    assert [e.payload["rule"] for e in overdue].count("routing") == 1
+
+
+@pytest.mark.django_db
+def test_a_step_done_after_the_sweep_does_not_record_the_breach_again(api_as, clerk_alice):
+    case_id = registered_case(api_as, clerk_alice, received_on="2026-09-28")
+    assert deadlines_sweep() == 1
+    assert api_as(clerk_alice).act(case_id, "route", to_org="K-EDU").status_code == 200
+    assert CaseEvent.objects.filter(case_id=case_id, verb="overdue").count() == 1
+    assert SupervisionRecord.objects.filter(case_id=case_id).count() == 1
+
+
 # --- real concurrency: PostgreSQL only (SQLite serialises whole write transactions) -------------
 
 needs_postgres = pytest.mark.skipif(

@@ -32,6 +32,7 @@ from petitiondesk.core.errors import (
     RuleRefusal,
 )
 from petitiondesk.core.text import clean_text
+from petitiondesk.supervision.services import breach_record
 
 from . import deadlines as dl
 from .models import CONTENT_MAX, TEXT_FIELD_MAX, Case, CaseEvent, CaseLink, Deadline
@@ -80,6 +81,7 @@ class Step:
     changed: set[str] = field(default_factory=set)
     touched: list[Deadline] = field(default_factory=list)
     created: list[Deadline] = field(default_factory=list)
+    breaches: list[Deadline] = field(default_factory=list)
     payload: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -96,8 +98,13 @@ class Step:
 
     def settle(self, *rules: str, done_on: dt.date | None = None) -> None:
         for d in dl.owed(self.deadlines, *rules):
+            was_open = d.state == Deadline.State.OPEN
             dl.settle(d, done_on or self.effective_on)
             self.touched.append(d)
+            if was_open and d.duty and d.state == Deadline.State.MISSED:
+                # Done late before any sweep saw it (e.g. a backdated entry): the breach happened
+                # all the same, so it is recorded as the sweep would have.
+                self.breaches.append(d)
 
     def void(self, *rules: str) -> None:
         for d in dl.owed(self.deadlines, *rules):
@@ -203,6 +210,10 @@ def _write(step: Step) -> None:
     if step.created:
         Deadline.objects.bulk_create(step.created)
         step.deadlines.extend(step.created)
+    for d in step.breaches:
+        breach_record(
+            case_id=case.pk, deadline_id=d.pk, rule=d.rule, due_on=d.due_on, org_id=d.org_id
+        )
     CaseEvent.objects.create(
         case=case,
         verb=step.verb,

@@ -15,6 +15,27 @@ log = logging.getLogger("petitiondesk.sweep")
 BATCH = 500
 
 
+def breach_record(
+    *, case_id: int, deadline_id: int, rule: str, due_on: dt.date, org_id: int | None
+) -> None:
+    """Record that a duty clock ran out with its step undone: an `overdue` event dated the day
+    after the due date, and a supervision record for the organ that owed the step (Art. 40, 45).
+    Must run inside the transaction that marked the clock missed."""
+    CaseEvent.objects.create(
+        case_id=case_id,
+        verb="overdue",
+        effective_on=due_on + dt.timedelta(days=1),
+        payload={"rule": rule, "due_on": due_on.isoformat(), "deadline_id": deadline_id},
+    )
+    if org_id is not None:
+        SupervisionRecord.objects.create(
+            case_id=case_id,
+            deadline_id=deadline_id,
+            org_id=org_id,
+            reason=SupervisionRecord.Reason.OVERDUE,
+        )
+
+
 def deadlines_sweep(*, today: dt.date | None = None) -> int:
     """Mark every open clock whose due date has passed; returns how many this call claimed.
 
@@ -45,23 +66,13 @@ def deadlines_sweep(*, today: dt.date | None = None) -> int:
                 if not duty:
                     continue  # a petitioner's window lapsing is nobody's delay
                 Case.objects.filter(pk=case_id).update(is_overdue=True)
-                CaseEvent.objects.create(
+                breach_record(
                     case_id=case_id,
-                    verb="overdue",
-                    effective_on=due_on + dt.timedelta(days=1),
-                    payload={
-                        "rule": rule,
-                        "due_on": due_on.isoformat(),
-                        "deadline_id": deadline_id,
-                    },
+                    deadline_id=deadline_id,
+                    rule=rule,
+                    due_on=due_on,
+                    org_id=org_id,
                 )
-                if org_id is not None:
-                    SupervisionRecord.objects.create(
-                        case_id=case_id,
-                        deadline_id=deadline_id,
-                        org_id=org_id,
-                        reason=SupervisionRecord.Reason.OVERDUE,
-                    )
         if len(candidates) < BATCH:
             break
     if claimed:
