@@ -52,3 +52,13 @@ def test_the_admin_recomputes_when_an_override_is_saved(client, org_tree, routin
     assert r.status_code == 302, r.content[:500]
     deadline = Deadline.objects.get(case_id=routing_due_monday, rule="routing")
     assert deadline.due_on == dt.date(2026, 12, 15)
+
+
+def test_an_override_reason_over_the_limit_is_refused_not_cut():
+    from petitiondesk.calendar.models import CalendarOverride
+    from petitiondesk.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        calendar_override_set(day=dt.date(2026, 12, 14), is_workday=False, reason="假" * 201)
+    assert refused.value.code == "too_long"
+    assert not CalendarOverride.objects.exists()

@@ -151,3 +151,14 @@ def test_calendar_load_refuses_a_date_outside_the_year(tmp_path: Path, capsys):
 
 def test_orgs_fixture_tree_matches_the_personas():
     assert {o["code"] for o in ORGS} >= {"K-XF", "K-EDU", "K", "C"}
+
+
+def test_loading_orgs_refreshes_the_tree_this_process_reads(org_tree, tmp_path: Path, capsys):
+    from petitiondesk.accounts.selectors import org_subtree_ids
+
+    county = Organisation.objects.get(code="K").pk
+    before = org_subtree_ids(county)  # read, and remembered
+    path = tmp_path / "more.yaml"
+    path.write_text("- {code: K-NEW, name: 示范县新设局, kind: organ, level: county, parent: K}\n")
+    assert run(capsys, "orgs", "load", str(path))[0] == 0
+    assert org_subtree_ids(county) - before == {Organisation.objects.get(code="K-NEW").pk}

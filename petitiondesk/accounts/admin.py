@@ -1,7 +1,12 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
+from django.http import HttpRequest
 
 from .models import ApiToken, Organisation, User
+from .selectors import invalidate_org_tree
 
 
 @admin.register(Organisation)
@@ -9,6 +14,10 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "kind", "level", "parent", "division_code", "is_active")
     list_filter = ("kind", "level", "is_active")
     search_fields = ("code", "name", "division_code")
+
+    def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(invalidate_org_tree)
 
 
 @admin.register(User)

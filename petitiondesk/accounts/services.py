@@ -15,6 +15,7 @@ from petitiondesk.core.errors import InvalidInput, NotFound
 from petitiondesk.core.memo import TTLMemo
 
 from .models import ApiToken, Organisation, User, hash_token
+from .selectors import invalidate_org_tree
 
 ORG_FIELDS = ("code", "name", "kind", "level", "parent", "division_code")
 
@@ -83,6 +84,9 @@ def orgs_load(*, records: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
             org.parent = parent
             org.save(update_fields=["parent"])
     _check_no_cycles(by_code.values())
+    # Now for this process's later reads in the transaction, and again once others can see it.
+    invalidate_org_tree()
+    transaction.on_commit(invalidate_org_tree)
     return created, updated
 
 

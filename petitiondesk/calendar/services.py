@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from petitiondesk.core.errors import InvalidInput
+from petitiondesk.core.text import clean_text
 
 from .models import CalendarOverride, CalendarYear
 from .sources import build_calendar, invalidate_calendar, loaded_version
@@ -94,32 +95,24 @@ def calendar_load(*, data: Mapping[str, Any], source: str = "") -> tuple[Calenda
 def calendar_override_set(*, day: dt.date, is_workday: bool, reason: str) -> int:
     """Make `day` a working day or a rest day (e.g. a local holiday by provincial decree) and
     recompute the open deadlines it moves. Returns how many changed."""
-    from petitiondesk.cases.recompute import deadlines_recompute_around
-
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput(
-            "missing_field", _("say why the day is overridden"), fields={"reason": "required"}
-        )
+    reason = clean_text(reason, "reason", limit=200, required=True)
     with transaction.atomic():
         CalendarOverride.objects.update_or_create(
-            day=day, defaults={"is_workday": is_workday, "reason": reason[:200]}
+            day=day, defaults={"is_workday": is_workday, "reason": reason}
         )
-        changed = deadlines_recompute_around(
-            day=day, calendar=build_calendar(), reason=f"calendar override {day}: {reason}"
-        )
-    transaction.on_commit(invalidate_calendar)
-    return changed
+        return _recompute_around(day, f"calendar override {day}: {reason}")
 
 
 def calendar_override_delete(*, day: dt.date) -> int:
     """Remove the override of `day` and recompute the open deadlines it moves."""
-    from petitiondesk.cases.recompute import deadlines_recompute_around
-
     with transaction.atomic():
         CalendarOverride.objects.filter(day=day).delete()
-        changed = deadlines_recompute_around(
-            day=day, calendar=build_calendar(), reason=f"calendar override {day} removed"
-        )
+        return _recompute_around(day, f"calendar override {day} removed")
+
+
+def _recompute_around(day: dt.date, reason: str) -> int:
+    """Inside the transaction that changed `day`: recompute what it moves, refresh the calendar."""
+    from petitiondesk.cases.recompute import deadlines_recompute_around
+
     transaction.on_commit(invalidate_calendar)
-    return changed
+    return deadlines_recompute_around(day=day, calendar=build_calendar(), reason=reason)

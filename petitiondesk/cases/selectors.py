@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from petitiondesk.accounts.models import User
 from petitiondesk.accounts.selectors import org_shielding_ids, org_subtree_ids
 from petitiondesk.core.errors import InvalidInput, NotFound, RateLimited
+from petitiondesk.intake.services import hash_access_key
 
 from .models import Case, Deadline
 
@@ -115,8 +116,6 @@ def _throttle_keys(tracking_number: str, ip: str) -> list[str]:
 def access_tracked_case(*, tracking_number: str, access_key: str, ip: str) -> Case:
     """The case behind a query code. Wrong number and wrong key get the same 404; failed guesses
     are counted per IP and per tracking number and refused with 429 past the limit."""
-    from petitiondesk.intake.services import hash_access_key
-
     limit = settings.PETITIONDESK_TRACK_MAX_FAILURES
     window = settings.PETITIONDESK_TRACK_WINDOW_SECONDS
     keys = _throttle_keys(tracking_number, ip)

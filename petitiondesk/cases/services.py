@@ -181,7 +181,7 @@ def _write(step: Step) -> None:
     case = step.case
     if step.verb not in SIDE_VERBS and step.effective_on > case.last_effective_on:
         step.set(last_effective_on=step.effective_on)
-    overdue = dl.outstanding_breach([*step.deadlines, *step.created])
+    overdue = dl.outstanding_breach(step.deadlines)  # new clocks are open: they cannot be late
     if overdue != case.is_overdue:
         step.set(is_overdue=overdue)
     if step.changed:

@@ -5,8 +5,10 @@ can never leave a change without its record or a record without its change."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 
@@ -19,8 +21,6 @@ REPLAYABLE = frozenset(range(200, 300)) | {400, 403, 404, 409, 413, 422}
 
 
 def _json_error(status: int, code: str, message: str) -> HttpResponse:
-    import json
-
     body = json.dumps({"error": {"code": code, "message": message, "fields": {}}})
     return HttpResponse(body, status=status, content_type="application/json")
 
@@ -54,8 +54,6 @@ class ApiRequestMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST" or not request.path.startswith(self.PREFIXES):
             return self.get_response(request)
-        from django.conf import settings
-
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
