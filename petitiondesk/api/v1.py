@@ -18,6 +18,8 @@ from petitiondesk.cases.selectors import (
     access_tracked_case,
     case_detail,
     case_list,
+    petitioner_timeline,
+    petitioners_for,
 )
 from petitiondesk.intake.services import PetitionerData, Submission, petition_submit
 
@@ -26,8 +28,6 @@ from .auth import STAFF_AUTH, PublicOrStaff, caller, staff_user
 
 router = Router(tags=["petitions"])
 track_router = Router(tags=["petitioner tracking"])
-
-REDACTED = "confidential"
 
 
 def _deadlines(rows: list[Any]) -> list[dict[str, Any]]:
@@ -61,16 +61,6 @@ def _summary(case: Case) -> dict[str, Any]:
     }
 
 
-def _petitioners(case: Case, viewer: User) -> list[dict[str, str]]:
-    # A petitioner who asked for confidentiality is shown only to the holding organ.
-    hide = case.confidential and viewer.org_id != case.org_id
-    fields = ("name", "phone", "id_number", "address", "email")
-    return [
-        {f: (REDACTED if hide and getattr(p, f) else getattr(p, f)) for f in fields}
-        for p in case.petitioners.all()
-    ]
-
-
 def _event(e: CaseEvent) -> dict[str, Any]:
     return {
         "verb": e.verb,
@@ -100,7 +90,7 @@ def present_case(case: Case, viewer: User) -> dict[str, Any]:
         "confidential": case.confidential,
         "people_count": case.people_count,
         "representatives": case.representatives,
-        "petitioners": _petitioners(case, viewer),
+        "petitioners": petitioners_for(case, viewer),
         "accused_orgs": list(case.accused_orgs.values_list("code", flat=True)),
         "deadlines": _deadlines(detail["deadlines"]),  # type: ignore[arg-type]
         "events": [_event(e) for e in detail["events"]],  # type: ignore[attr-defined]
@@ -200,25 +190,6 @@ for _verb, (_schema, _service) in ACTIONS.items():
 
 # --- the petitioner's side ---------------------------------------------------------------------
 
-# What the petitioner sees of each step (texts addressed to them; no internal notes or staff names).
-PUBLIC_PAYLOAD = {
-    "register": ("channel",),
-    "route": ("to_org",),
-    "accept": ("claim_route", "procedure"),
-    "decline": ("reason_code", "reason"),
-    "extend": ("days", "reason", "due_on"),
-    "reply": ("outcome", "opinion", "delivered_on"),
-    "request_review": ("to_org",),
-    "decide_review": ("outcome", "opinion", "delivered_on"),
-    "request_rereview": ("to_org",),
-    "hearing": ("from", "to"),
-    "decide_rereview": ("outcome", "opinion", "delivered_on"),
-    "close": (),
-    "rate": ("rating",),
-    "add_material": (),
-}
-OPINION_VERBS = ("reply", "decide_review", "decide_rereview")
-
 
 def _tracked(request: HttpRequest, tracking_number: str, key: str) -> Case:
     ip = request.META.get("REMOTE_ADDR", "")
@@ -226,7 +197,7 @@ def _tracked(request: HttpRequest, tracking_number: str, key: str) -> Case:
 
 
 def _track_view(case: Case) -> dict[str, Any]:
-    events = [e for e in case.events.all() if e.verb in PUBLIC_PAYLOAD]
+    timeline, replies = petitioner_timeline(case)
     return {
         "tracking_number": case.tracking_number,
         "title": case.title,
@@ -235,22 +206,8 @@ def _track_view(case: Case) -> dict[str, Any]:
         "received_on": case.received_on,
         "org": case.org.name,
         "deadlines": _deadlines(list(case.deadlines.all())),
-        "timeline": [
-            {
-                "verb": e.verb,
-                "effective_on": e.effective_on,
-                "text": {k: e.payload[k] for k in PUBLIC_PAYLOAD[e.verb] if k in e.payload},
-            }
-            for e in events
-        ],
-        "replies": [
-            {
-                "verb": e.verb,
-                **{k: e.payload.get(k) for k in ("outcome", "opinion", "delivered_on")},
-            }
-            for e in events
-            if e.verb in OPINION_VERBS
-        ],
+        "timeline": timeline,
+        "replies": replies,
         "rating": case.rating,
     }
 

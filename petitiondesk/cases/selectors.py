@@ -6,6 +6,7 @@ import datetime as dt
 import hmac
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -136,3 +137,58 @@ def access_tracked_case(*, tracking_number: str, access_key: str, ip: str) -> Ca
                 cache.set(k, 1, window)
         raise NotFound("not_found", _("no case with that tracking number and access key"))
     return case
+
+
+# --- what each reader is shown ----------------------------------------------------------------
+
+REDACTED = "confidential"
+PETITIONER_FIELDS = ("name", "phone", "id_number", "address", "email")
+
+
+def petitioners_for(case: Case, viewer: User) -> list[dict[str, str]]:
+    """The petitioners as `viewer` may see them: a petitioner who asked for confidentiality is
+    shown only to the holding organ (domain.md §6)."""
+    hide = case.confidential and viewer.org_id != case.org_id
+    return [
+        {f: (REDACTED if hide and getattr(p, f) else getattr(p, f)) for f in PETITIONER_FIELDS}
+        for p in case.petitioners.all()
+    ]
+
+
+# What the petitioner is told of each step: texts addressed to them, no internal notes or staff.
+PETITIONER_PAYLOAD = {
+    "register": ("channel",),
+    "route": ("to_org",),
+    "accept": ("claim_route", "procedure"),
+    "decline": ("reason_code", "reason"),
+    "extend": ("days", "reason", "due_on"),
+    "reply": ("outcome", "opinion", "delivered_on"),
+    "request_review": ("to_org",),
+    "decide_review": ("outcome", "opinion", "delivered_on"),
+    "request_rereview": ("to_org",),
+    "hearing": ("from", "to"),
+    "decide_rereview": ("outcome", "opinion", "delivered_on"),
+    "close": (),
+    "rate": ("rating",),
+    "add_material": (),
+}
+OPINION_VERBS = ("reply", "decide_review", "decide_rereview")
+
+
+def petitioner_timeline(case: Case) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(timeline, written replies) of the case as its petitioner sees them (Art. 21)."""
+    events = [e for e in case.events.all() if e.verb in PETITIONER_PAYLOAD]
+    timeline = [
+        {
+            "verb": e.verb,
+            "effective_on": e.effective_on,
+            "text": {k: e.payload[k] for k in PETITIONER_PAYLOAD[e.verb] if k in e.payload},
+        }
+        for e in events
+    ]
+    replies = [
+        {"verb": e.verb, **{k: e.payload.get(k) for k in ("outcome", "opinion", "delivered_on")}}
+        for e in events
+        if e.verb in OPINION_VERBS
+    ]
+    return timeline, replies
