@@ -344,6 +344,8 @@ def prepare(name: str, work: Path) -> Prepared:
     }
     env["PETITIONDESK_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
+    # One load generator is one address: the per-address public limit would measure only itself.
+    env["PETITIONDESK_PUBLIC_SUBMIT_MAX"] = "0"
     port = free_port()
     if name == "sqlite":
         store = Store(sqlite_path=data_dir / "petitiondesk.sqlite3")

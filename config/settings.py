@@ -89,9 +89,15 @@ PETITIONDESK_SWEEP_INTERVAL_SECONDS = env_int("PETITIONDESK_SWEEP_INTERVAL_SECON
 # Petitioner tracking: failed guesses allowed per window, per IP and per tracking number.
 PETITIONDESK_TRACK_MAX_FAILURES = env_int("PETITIONDESK_TRACK_MAX_FAILURES", 10)
 PETITIONDESK_TRACK_WINDOW_SECONDS = env_int("PETITIONDESK_TRACK_WINDOW_SECONDS", 900)
+# Public submissions (no token or session) allowed per address per window; 0 turns the limit off.
+PETITIONDESK_PUBLIC_SUBMIT_MAX = env_int("PETITIONDESK_PUBLIC_SUBMIT_MAX", 30)
+PETITIONDESK_PUBLIC_SUBMIT_WINDOW_SECONDS = env_int(
+    "PETITIONDESK_PUBLIC_SUBMIT_WINDOW_SECONDS", 600
+)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site asks for the second factor (security.md); it replaces django.contrib.admin.
+    "petitiondesk.accounts.apps.SecureAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -101,6 +107,9 @@ INSTALLED_APPS = [
     "ninja",  # serves Swagger UI from its own static files, never a CDN
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "petitiondesk.core",
     "petitiondesk.accounts",
     "petitiondesk.calendar",
@@ -116,14 +125,25 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "petitiondesk.core.idempotency.ApiRequestMiddleware",
+    # Last, as django-axes requires: it answers locked-out logins.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out account is refused before its password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
 
 TEMPLATES = [
     {
@@ -190,6 +210,60 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- accounts, sessions and the browser (docs/security.md) ---
+# Sessions end after this long without a request (idle timeout), default 8 hours.
+SESSION_COOKIE_AGE = env_int("PETITIONDESK_SESSION_IDLE_SECONDS", 8 * 3600)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Roles that must pass a TOTP second factor to use a browser session ("all" for every staff role).
+PETITIONDESK_OTP_ROLES = [
+    r.strip() for r in env_str("PETITIONDESK_OTP_ROLES", "supervisor,admin").split(",") if r.strip()
+]
+OTP_TOTP_ISSUER = env_str("PETITIONDESK_OTP_ISSUER", "petitiondesk")
+# Login lockout (django-axes): this many failures for one username from one address lock it for
+# PETITIONDESK_LOGIN_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = env_int("PETITIONDESK_LOGIN_MAX_FAILURES", 5)
+PETITIONDESK_LOGIN_LOCKOUT_MINUTES = env_int("PETITIONDESK_LOGIN_LOCKOUT_MINUTES", 30)
+AXES_COOLOFF_TIME = PETITIONDESK_LOGIN_LOCKOUT_MINUTES / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "petitiondesk.accounts.views.locked_out"
+AXES_VERBOSE = False
+
+# Production: behind HTTPS (docs/security.md). Off for the local `make run`.
+PETITIONDESK_HTTPS = env_bool("PETITIONDESK_HTTPS", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PETITIONDESK_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("PETITIONDESK_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("PETITIONDESK_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if env_bool("PETITIONDESK_BEHIND_PROXY", False):
+        # The reverse proxy terminates TLS and says so in this header (never trust it otherwise).
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A strict Content-Security-Policy: no inline script or style, nothing from other origins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 USE_I18N = True
@@ -203,6 +277,14 @@ MEDIA_ROOT = DATA_DIR / "media"
 
 # Request bodies beyond this are refused with 413 (see docs/api.md "Limits").
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PETITIONDESK_MAX_BODY_BYTES", 1_048_576)
+# Attachments (security.md "Uploads"): per file, per case, and where they are kept (never under
+# STATIC_ROOT or MEDIA_ROOT: they are served only through an access-checked view).
+PETITIONDESK_UPLOAD_MAX_BYTES = env_int("PETITIONDESK_UPLOAD_MAX_BYTES", 10 * 1_048_576)
+PETITIONDESK_UPLOAD_MAX_FILES = env_int("PETITIONDESK_UPLOAD_MAX_FILES", 10)
+PETITIONDESK_UPLOAD_DIR = Path(
+    env_str("PETITIONDESK_UPLOAD_DIR", str(DATA_DIR / "uploads"))
+).resolve()
+FILE_UPLOAD_PERMISSIONS = 0o600
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.defaults import page_not_found
 from django.views.generic import RedirectView
 
@@ -11,6 +11,7 @@ urlpatterns = [
     # Until the portal and workbench pages exist, the root shows the API.
     path("", RedirectView.as_view(url="/api/docs", permanent=False)),
     path("admin/", admin.site.urls),
+    path("accounts/", include("petitiondesk.accounts.urls")),
     path("api/", api.urls),
 ]
 

@@ -125,6 +125,7 @@ ACTION_VERBS = (
     "decide_rereview",
     "close",
     "link",
+    "assign",
 )
 
 # Friday 2026-11-27, a working day with a published calendar around it: "today" in every test.
@@ -143,6 +144,12 @@ def _fresh_memos() -> Any:
     clear_all_memos()
     yield
     clear_all_memos()
+
+
+@pytest.fixture(autouse=True)
+def _public_submit_limit(settings: Any) -> None:
+    """Tests submit many petitions from one test client address; the limit has its own tests."""
+    settings.PETITIONDESK_PUBLIC_SUBMIT_MAX = 0
 
 
 @pytest.fixture
@@ -214,6 +221,20 @@ class Api:
 
     def act(self, case_id: int, verb: str, **body: Any) -> Any:
         return self.post(f"/petitions/{case_id}/actions/{verb}", body)
+
+
+def login_verified(client: Client, user: User) -> None:
+    """A browser session that has passed the TOTP second factor (security.md)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user).first() or TOTPDevice.objects.create(
+        user=user, name="test", confirmed=True
+    )
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 @pytest.fixture

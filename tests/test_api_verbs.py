@@ -117,6 +117,7 @@ def snapshot(case_id: int) -> dict[str, Any]:
         "outcome",
         "rating",
         "extension_days",
+        "assignee_id",
     ).get(pk=case_id)
     deadlines = list(
         Deadline.objects.filter(case_id=case_id)
@@ -599,6 +600,63 @@ def test_link_by_a_supervisor_of_the_jurisdiction_is_allowed(desk):
 
     assert {"other_id": other_id, "relation": "duplicate"} in body["links"]
     assert events_of(case_id, "link")[0].actor_org.code == "C"
+
+
+def test_assign_by_a_head_names_a_handler_of_the_holding_organ(desk):
+    case_id = desk.drive("route")
+    deadlines_before = deadlines_in_db(case_id)
+
+    body = ok(desk.erin.act(case_id, "assign", username="bob"))
+
+    assert body["status"] == "routed"
+    assert Case.objects.get(pk=case_id).assignee.username == "bob"
+    assert deadlines_in(body) == deadlines_before
+    [event] = events_of(case_id, "assign")
+    assert event.payload == {"assignee": "bob"}
+    assert event.actor.username == "erin"
+
+
+def test_assign_a_handler_may_take_a_case_but_not_hand_it_to_someone_else(desk):
+    case_id = desk.drive("route")
+    assert ok(desk.bob.act(case_id, "assign", username="bob"))
+    before = snapshot(case_id)
+
+    r = desk.bob.act(case_id, "assign", username="erin")
+
+    assert_refused(r, 403, "forbidden", case_id, before)
+
+
+def test_assign_to_someone_outside_the_holding_organ_is_refused(desk):
+    case_id = desk.drive("route")
+    before = snapshot(case_id)
+    for name in ("frank", "alice", "nobody"):
+        r = desk.erin.act(case_id, "assign", username=name)
+        assert_refused(r, 400, "invalid_assignee", case_id, before)
+
+
+def test_the_assignee_is_cleared_when_the_case_leaves_the_organ(desk):
+    case_id = desk.drive("route", received="2026-11-24", route="2026-11-25")
+    ok(desk.erin.act(case_id, "assign", username="bob"))
+
+    ok(desk.bob.act(case_id, "object", reason="不属本单位职责"))
+
+    case = Case.objects.get(pk=case_id)
+    assert (case.org.code, case.assignee) == ("K-XF", None)
+
+
+def test_assign_narrows_who_sees_a_confidential_petitioner(desk):
+    case_id = desk.register(confidential=True)
+    desk.step(case_id, "route", "2026-09-29")
+
+    def name_seen_by(who: str) -> str:
+        return ok(getattr(desk, who).get(f"/petitions/{case_id}"))["petitioners"][0]["name"]
+
+    # Unassigned: the handlers and heads of the holding organ, nobody else.
+    assert name_seen_by("bob") == name_seen_by("erin") == "王小明"
+    assert name_seen_by("alice") == name_seen_by("carol") == "confidential"
+    ok(desk.erin.act(case_id, "assign", username="bob"))
+    assert name_seen_by("bob") == "王小明"
+    assert name_seen_by("erin") == "confidential"
 
 
 def test_every_documented_verb_has_a_happy_path_test_in_this_module():

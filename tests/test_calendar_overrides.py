@@ -7,7 +7,7 @@ import pytest
 from petitiondesk.accounts.services import user_add
 from petitiondesk.calendar.services import calendar_override_delete, calendar_override_set
 from petitiondesk.cases.models import CaseEvent, Deadline
-from tests.conftest import letter
+from tests.conftest import letter, login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_an_override_outside_a_clock_leaves_it_alone(routing_due_monday):
 
 def test_the_admin_recomputes_when_an_override_is_saved(client, org_tree, routing_due_monday):
     admin = user_add(username="root", org_code="P", role="admin")
-    client.force_login(admin)
+    login_verified(client, admin)
     r = client.post(
         "/admin/workcalendar/calendaroverride/add/",
         {"day": "2026-12-14", "is_workday": "", "reason": "地方假日"},

@@ -9,14 +9,23 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.contrib.auth import authenticate
 from django.db import transaction
+from django.test import Client
+from django_otp.oath import totp
 
 from petitiondesk.accounts.models import Organisation, User
 from petitiondesk.cases.models import Case, CaseEvent, CaseLink, Deadline
 from petitiondesk.cli import main
 from petitiondesk.core import clock
-from petitiondesk.core.demo import DEMO_PASSWORD, DEMO_URL, HIGHLIGHTS, demo_load, demo_needed
+from petitiondesk.core.demo import (
+    DEMO_PASSWORD,
+    DEMO_TOTP_KEY,
+    DEMO_URL,
+    HIGHLIGHTS,
+    demo_load,
+    demo_needed,
+    demo_totp_base32,
+)
 from petitiondesk.core.errors import DomainError
 from petitiondesk.supervision.models import SupervisionRecord
 from tests.conftest import FROZEN_NOW
@@ -134,10 +143,19 @@ class TestSmallDemo:
         for code, role, _ in HIGHLIGHTS:
             user = User.objects.get(org__code=code, role=role)
             assert user.username in demo
-        # Every account shares the demo password; check one of each kind of hash path.
-        assert authenticate(username="yx-xf-clerk", password=DEMO_PASSWORD) is not None
-        assert authenticate(username="qh-gov-supervisor", password=DEMO_PASSWORD) is not None
-        assert authenticate(username="qh-gov-supervisor", password="wrong") is None
+        # Every account shares the demo password; check one of each kind of hash path, through
+        # the login page. Supervisors also need the one-time code of the printed demo key.
+        assert demo_totp_base32() in demo
+
+        def log_in(name: str, password: str, code: str = "") -> int:
+            form = {"username": name, "password": password, "otp_token": code}
+            return Client().post("/accounts/login/", form).status_code
+
+        assert log_in("yx-xf-clerk", DEMO_PASSWORD) == 302
+        assert log_in("qh-gov-supervisor", DEMO_PASSWORD) == 400
+        code = f"{totp(bytes.fromhex(DEMO_TOTP_KEY)):06d}"
+        assert log_in("qh-gov-supervisor", DEMO_PASSWORD, code) == 302
+        assert log_in("qh-gov-supervisor", "wrong", code) == 400
 
 
 def test_the_cli_loads_the_demo_only_into_an_empty_database(capsys: pytest.CaptureFixture) -> None:

@@ -170,3 +170,39 @@ def token_authenticate(raw: str) -> User | None:
 def token_revoke(*, token_id: int) -> None:
     ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
     _tokens.clear()
+
+
+# --- second factor (TOTP, django-otp) ----------------------------------------------------------
+
+
+def otp_required(user: User) -> bool:
+    """Whether the user's role must pass a second factor to use a browser session (security.md)."""
+    roles = settings.PETITIONDESK_OTP_ROLES
+    return "all" in roles or user.role in roles
+
+
+def otp_device(user: User) -> Any:
+    """The user's confirmed TOTP device, or None."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+@transaction.atomic
+def otp_enrol(*, username: str, replace: bool = False) -> str:
+    """Give the user a TOTP device and return its otpauth:// URL (shown once, for the
+    authenticator app). An existing device is kept unless `replace`."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise NotFound("unknown_user", f"no user {username!r}")
+    existing = TOTPDevice.objects.filter(user=user)
+    if existing.exists():
+        if not replace:
+            raise InvalidInput(
+                "device_exists", f"{username} already has a second factor; use --replace"
+            )
+        existing.delete()
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    return str(device.config_url)

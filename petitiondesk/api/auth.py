@@ -9,6 +9,7 @@ from ninja.utils import check_csrf
 
 from petitiondesk.accounts.models import User
 from petitiondesk.accounts.services import token_authenticate
+from petitiondesk.accounts.sessions import session_satisfies_otp
 
 PUBLIC = "public"  # the marker for an unauthenticated caller where that is allowed
 
@@ -25,7 +26,7 @@ class StaffSession(APIKeyCookie):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if user is not None and user.is_authenticated and session_satisfies_otp(request):
             return user
         return None
 
@@ -42,7 +43,7 @@ class PublicOrStaff(HttpBearer):
                 raise AuthenticationError()
             return user
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if user is not None and user.is_authenticated and session_satisfies_otp(request):
             if request.method not in ("GET", "HEAD", "OPTIONS") and check_csrf(request):
                 raise AuthenticationError(403, "CSRF check failed")
             return user

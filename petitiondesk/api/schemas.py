@@ -1,10 +1,36 @@
 """Request and response shapes of the JSON API v1 (api.md). Validation of rules lives in services."""
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
+from ninja.params.functions import Header
 from pydantic import ConfigDict, Field
+
+
+class ErrorBody(Schema):
+    code: str = Field(description="machine-readable, e.g. invalid_input, not_found (docs/api.md)")
+    message: str
+    fields: dict[str, Any] = Field(description="the fields at fault, or details such as right_org")
+
+
+class ErrorOut(Schema):
+    """The one error envelope of the API: {"error": {"code", "message", "fields"}}."""
+
+    error: ErrorBody
+
+
+# Every error status the API answers with (docs/api.md "Errors"); declared on each route as
+# `response={200: SomeOut, **ERRORS}` so that the OpenAPI schema documents them.
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429)
+ERRORS: dict[int, type[ErrorOut]] = dict.fromkeys(ERROR_STATUSES, ErrorOut)
+
+# The petitioner's access key, under the header name clients send (`X-Access-Key`); a parameter
+# named `x_access_key` would otherwise be documented, and proxies drop headers with underscores.
+# Use as `x_access_key: AccessKey = ""`.
+AccessKey = Annotated[
+    str, Header(alias="X-Access-Key", description="the access key given on submission")
+]
 
 
 class In(Schema):
@@ -180,6 +206,10 @@ class AppealIn(Action):
 class HearingIn(Action):
     date_from: dt.date = Field(alias="from")
     date_to: dt.date = Field(alias="to")
+
+
+class AssignIn(Action):
+    username: str = Field(max_length=150)
 
 
 class LinkIn(Action):

@@ -3,6 +3,7 @@ from typing import Any
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
+from . import attachments, audit
 from .errors import install_error_handlers
 from .v1 import router, track_router
 
@@ -25,3 +26,5 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/v1/", router)
 api.add_router("/v1/", track_router)
+api.add_router("/v1/", attachments.router)
+api.add_router("/v1/", audit.router)

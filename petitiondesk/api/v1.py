@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Header, Query, Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from petitiondesk.accounts.models import User
@@ -99,11 +99,17 @@ def present_case(case: Case, viewer: User) -> dict[str, Any]:
     }
 
 
-@router.post("/petitions", response={201: s.SubmitOut}, auth=PublicOrStaff(), summary="Submit")
+@router.post(
+    "/petitions", response={201: s.SubmitOut, **s.ERRORS}, auth=PublicOrStaff(), summary="Submit"
+)
 def submit(request: HttpRequest, payload: s.SubmitIn) -> Status[dict[str, Any]]:
     data = payload.model_dump()
     data["petitioners"] = [PetitionerData(**p) for p in data["petitioners"]]
-    receipt = petition_submit(submission=Submission(**data), actor=caller(request))
+    receipt = petition_submit(
+        submission=Submission(**data),
+        actor=caller(request),
+        client_ip=request.META.get("REMOTE_ADDR", ""),
+    )
     case = receipt.case
     return Status(
         201,
@@ -121,7 +127,12 @@ def submit(request: HttpRequest, payload: s.SubmitIn) -> Status[dict[str, Any]]:
     )
 
 
-@router.get("/petitions/{case_id}", response=s.CaseOut, auth=STAFF_AUTH, summary="Read a case")
+@router.get(
+    "/petitions/{case_id}",
+    response={200: s.CaseOut, **s.ERRORS},
+    auth=STAFF_AUTH,
+    summary="Read a case",
+)
 def read(request: HttpRequest, case_id: int) -> dict[str, Any]:
     user = staff_user(request)
     return present_case(access_case(user, case_id, view="api.read"), user)
@@ -136,7 +147,9 @@ class ListQuery(Schema):
     page: int = Field(1, ge=1, le=100_000)
 
 
-@router.get("/petitions", response=s.CaseListOut, auth=STAFF_AUTH, summary="List cases")
+@router.get(
+    "/petitions", response={200: s.CaseListOut, **s.ERRORS}, auth=STAFF_AUTH, summary="List cases"
+)
 def list_cases(request: HttpRequest, filters: Query[ListQuery]) -> dict[str, Any]:
     rows, total = case_list(staff_user(request), CaseFilters(**filters.model_dump()))
     return {
@@ -163,6 +176,7 @@ ACTIONS: dict[str, tuple[type[s.Action], Callable[..., Case]]] = {
     "decide_rereview": (s.OpinionIn, services.case_decide_rereview),
     "close": (s.ReasonIn, services.case_close),
     "link": (s.LinkIn, services.case_link),
+    "assign": (s.AssignIn, services.case_assign),
 }
 
 
@@ -177,7 +191,7 @@ def _register_action(verb: str, schema: type[s.Action], service: Callable[..., C
     act.__name__ = f"action_{verb}"
     router.post(
         f"/petitions/{{case_id}}/actions/{verb}",
-        response=s.CaseOut,
+        response={200: s.CaseOut, **s.ERRORS},
         auth=STAFF_AUTH,
         summary=verb.replace("_", " ").capitalize(),
         operation_id=f"action_{verb}",
@@ -212,27 +226,35 @@ def _track_view(case: Case) -> dict[str, Any]:
     }
 
 
-@track_router.get("/track/{tracking_number}", response=s.TrackOut, summary="Track a petition")
+@track_router.get(
+    "/track/{tracking_number}", response={200: s.TrackOut, **s.ERRORS}, summary="Track a petition"
+)
 def track(
-    request: HttpRequest, tracking_number: str, x_access_key: Header[str] = ""
+    request: HttpRequest, tracking_number: str, x_access_key: s.AccessKey = ""
 ) -> dict[str, Any]:
     return _track_view(_tracked(request, tracking_number, x_access_key))
 
 
-@track_router.post("/track/{tracking_number}/rate", response=s.TrackOut, summary="Rate handling")
+@track_router.post(
+    "/track/{tracking_number}/rate", response={200: s.TrackOut, **s.ERRORS}, summary="Rate handling"
+)
 def rate(
-    request: HttpRequest, tracking_number: str, payload: s.RateIn, x_access_key: Header[str] = ""
+    request: HttpRequest, tracking_number: str, payload: s.RateIn, x_access_key: s.AccessKey = ""
 ) -> dict[str, Any]:
     case = _tracked(request, tracking_number, x_access_key)
     return _track_view(services.case_rate(case_id=case.pk, **payload.model_dump()))
 
 
-@track_router.post("/track/{tracking_number}/material", response=s.TrackOut, summary="Add material")
+@track_router.post(
+    "/track/{tracking_number}/material",
+    response={200: s.TrackOut, **s.ERRORS},
+    summary="Add material",
+)
 def add_material(
     request: HttpRequest,
     tracking_number: str,
     payload: s.MaterialIn,
-    x_access_key: Header[str] = "",
+    x_access_key: s.AccessKey = "",
 ) -> dict[str, Any]:
     case = _tracked(request, tracking_number, x_access_key)
     return _track_view(services.case_add_material(case_id=case.pk, text=payload.text))
@@ -243,7 +265,7 @@ def _register_appeal(verb: str, service: Callable[..., Case]) -> None:
         request: HttpRequest,
         tracking_number: str,
         payload: s.TrackAppealIn,
-        x_access_key: Header[str] = "",
+        x_access_key: s.AccessKey = "",
     ) -> dict[str, Any]:
         case = _tracked(request, tracking_number, x_access_key)
         return _track_view(
@@ -252,7 +274,9 @@ def _register_appeal(verb: str, service: Callable[..., Case]) -> None:
 
     appeal.__name__ = f"track_{verb}"
     track_router.post(
-        f"/track/{{tracking_number}}/{verb}", response=s.TrackOut, summary=verb.replace("_", " ")
+        f"/track/{{tracking_number}}/{verb}",
+        response={200: s.TrackOut, **s.ERRORS},
+        summary=verb.replace("_", " "),
     )(appeal)
 
 

@@ -89,6 +89,14 @@ class Case(models.Model):
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+        help_text=_("the handler (承办人) in the holding organ; cleared when the case moves on"),
+    )
 
     anonymous = models.BooleanField(default=False)
     confidential = models.BooleanField(default=False)
@@ -212,3 +220,45 @@ class CaseLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.relation} {self.other_id}"
+
+
+class Attachment(models.Model):
+    """A file given with a case (by staff or the petitioner). The bytes live outside the static
+    root under the data dir and are served only through an access-checked view (security.md)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=150, help_text=_("sanitised original name"))
+    content_type = models.CharField(max_length=100, help_text=_("detected from the content"))
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    storage_name = models.CharField(max_length=200, unique=True)
+    by_petitioner = models.BooleanField(default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class ReadAudit(models.Model):
+    """A staff read of a confidential case or an accusation: who, when, which case, what view
+    (Art. 30 ¶3, 46; domain.md §6). Kept apart from the timeline: reads are not steps."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="read_audits")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    org = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    view = models.CharField(max_length=64)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} read case {self.case_id} ({self.view})"

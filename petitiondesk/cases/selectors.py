@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from petitiondesk.accounts.models import User
 from petitiondesk.accounts.selectors import org_shielding_ids, org_subtree_ids
-from petitiondesk.core.errors import InvalidInput, NotFound, RateLimited
+from petitiondesk.core.errors import InvalidInput, NotFound, PermissionDenied
+from petitiondesk.core.ratelimit import check_limit, count_hit
 from petitiondesk.intake.services import hash_access_key
 
-from .models import Case, Deadline
+from .models import Case, Deadline, ReadAudit
 
 security_log = logging.getLogger("petitiondesk.security")
 READ_ROLES = frozenset(User.Role.values) - {User.Role.ADMIN}
@@ -43,12 +43,13 @@ def access_case(user: User, case_id: int, *, view: str | None = None) -> Case:
     """The case if the user may read it; otherwise the same 404 as for a case that does not exist.
 
     `view` names a read that shows the case's contents: such reads of confidential cases and
-    accusations are logged with who, which case and what view (domain.md §6).
+    accusations are recorded with who, which case and what view (domain.md §6, security.md).
     """
     case = visible_cases(user).filter(pk=case_id).select_related("org").first()
     if case is None:
         raise NotFound("not_found", _("no such case"))
-    if view and (case.confidential or case.category == Case.Category.ACCUSATION):
+    if view and is_sensitive(case):
+        ReadAudit.objects.create(case=case, user=user, org_id=user.org_id, view=view[:64])
         security_log.info(
             "read confidential case=%s by user=%s org=%s view=%s",
             case.pk,
@@ -57,6 +58,12 @@ def access_case(user: User, case_id: int, *, view: str | None = None) -> Case:
             view,
         )
     return case
+
+
+def is_sensitive(case: Case) -> bool:
+    """Reads of these cases are audited: the petitioner asked for confidentiality, or it is an
+    accusation (whose accuser must be protected, Art. 30 ¶3)."""
+    return case.confidential or case.category == Case.Category.ACCUSATION
 
 
 @dataclass
@@ -120,21 +127,14 @@ def access_tracked_case(*, tracking_number: str, access_key: str, ip: str) -> Ca
     limit = settings.PETITIONDESK_TRACK_MAX_FAILURES
     window = settings.PETITIONDESK_TRACK_WINDOW_SECONDS
     keys = _throttle_keys(tracking_number, ip)
-    counts = cache.get_many(keys)
-    if any(counts.get(k, 0) >= limit for k in keys):
-        raise RateLimited(_("too many failed attempts; try again later"), retry_after=window)
+    check_limit(keys, limit=limit, window=window)
     case = Case.objects.filter(tracking_number=tracking_number).first()
     if (
         case is None
         or not case.access_key_hash
         or not hmac.compare_digest(case.access_key_hash, hash_access_key(access_key or ""))
     ):
-        for k in keys:
-            cache.add(k, 0, window)
-            try:
-                cache.incr(k)
-            except ValueError:
-                cache.set(k, 1, window)
+        count_hit(keys, window=window)
         raise NotFound("not_found", _("no case with that tracking number and access key"))
     return case
 
@@ -145,10 +145,17 @@ REDACTED = "confidential"
 PETITIONER_FIELDS = ("name", "phone", "id_number", "address", "email")
 
 
+def may_see_confidential_petitioner(case: Case, viewer: User) -> bool:
+    """A petitioner who asked for confidentiality is known only to the case's assigned handler or,
+    while nobody is assigned, to the handlers and heads of the holding organ (domain.md §6)."""
+    if viewer.org_id != case.org_id or viewer.role not in (User.Role.HANDLER, User.Role.HEAD):
+        return False
+    return case.assignee_id is None or case.assignee_id == viewer.pk
+
+
 def petitioners_for(case: Case, viewer: User) -> list[dict[str, str]]:
-    """The petitioners as `viewer` may see them: a petitioner who asked for confidentiality is
-    shown only to the holding organ (domain.md §6)."""
-    hide = case.confidential and viewer.org_id != case.org_id
+    """The petitioners as `viewer` may see them (see `may_see_confidential_petitioner`)."""
+    hide = case.confidential and not may_see_confidential_petitioner(case, viewer)
     return [
         {f: (REDACTED if hide and getattr(p, f) else getattr(p, f)) for f in PETITIONER_FIELDS}
         for p in case.petitioners.all()
@@ -192,3 +199,37 @@ def petitioner_timeline(case: Case) -> tuple[list[dict[str, Any]], list[dict[str
         if e.verb in OPINION_VERBS
     ]
     return timeline, replies
+
+
+# --- the audit of confidential reads ----------------------------------------------------------
+
+AUDIT_ROLES = frozenset({User.Role.SUPERVISOR, User.Role.ADMIN})
+
+
+@dataclass
+class AuditFilters:
+    since: dt.date | None = None
+    until: dt.date | None = None
+    case_id: int | None = None
+    username: str | None = None
+
+
+def read_audits(user: User, filters: AuditFilters) -> QuerySet[ReadAudit]:
+    """Recorded reads of confidential cases and accusations: admins see all, supervisors those of
+    cases in their jurisdiction; nobody else (security.md)."""
+    if user.role not in AUDIT_ROLES:
+        raise PermissionDenied(
+            "forbidden", _("only supervisors and administrators may read the audit log")
+        )
+    qs = ReadAudit.objects.select_related("user", "org", "case")
+    if user.role != User.Role.ADMIN:
+        qs = qs.filter(case_id__in=visible_cases(user).values("id"))
+    if filters.since:
+        qs = qs.filter(at__date__gte=filters.since)
+    if filters.until:
+        qs = qs.filter(at__date__lte=filters.until)
+    if filters.case_id:
+        qs = qs.filter(case_id=filters.case_id)
+    if filters.username:
+        qs = qs.filter(user__username=filters.username)
+    return qs.order_by("-at", "-id")

@@ -179,6 +179,8 @@ def acting(
 
 def _write(step: Step) -> None:
     case = step.case
+    if "org" in step.changed and case.assignee_id is not None:
+        step.set(assignee=None)  # a handler belongs to the organ the case has left
     if step.verb not in SIDE_VERBS and step.effective_on > case.last_effective_on:
         step.set(last_effective_on=step.effective_on)
     overdue = dl.outstanding_breach(step.deadlines)  # new clocks are open: they cannot be late
@@ -896,6 +898,32 @@ def case_link(
             case=step.case, other_id=other_id, relation=relation
         )
         step.payload = {"other_id": other_id, "relation": relation, "created": created}
+    return step.case
+
+
+def case_assign(
+    *, case_id: int, actor: User, username: str, effective_on: dt.date | None = None
+) -> Case:
+    """Name the handler of the case in the holding organ: a head names anyone who handles there, a
+    handler only themself. Confidential petitioner details then go to that handler alone."""
+    with acting(case_id=case_id, verb="assign", actor=actor, effective_on=effective_on) as step:
+        assignee = User.objects.filter(username=username, is_active=True).first()
+        if (
+            assignee is None
+            or assignee.org_id != step.case.org_id
+            or assignee.role not in (User.Role.HANDLER, User.Role.HEAD)
+        ):
+            raise InvalidInput(
+                "invalid_assignee",
+                _("%s is not a handler or head of the organisation holding the case") % username,
+                fields={"username": "not a handler of the holding organisation"},
+            )
+        if actor.role != User.Role.HEAD and assignee.pk != actor.pk:
+            raise PermissionDenied(
+                "forbidden", _("a handler may assign only themself; a head assigns others")
+            )
+        step.set(assignee=assignee)
+        step.payload = {"assignee": assignee.username}
     return step.case
 
 

@@ -52,13 +52,17 @@ TRANSITIONS: dict[str, Transition] = {
     "decide_rereview": _t({S.UNDER_REREVIEW}, {S.FINAL}, {R.HANDLER, R.HEAD}),
     "close": _t({S.REPLIED, S.REVIEWED}, {S.CLOSED}, STAFF_ACTING),
     "link": _t(ALL_STATUSES, set(), {*STAFF_ACTING, R.SUPERVISOR}),
+    # Naming the handler (承办人) inside the holding organ; a handler may take a case themself.
+    "assign": _t(set(OPEN_STATUSES), set(), {R.HANDLER, R.HEAD}),
+    # Staff may file documents at any stage, even after finality (the record must be complete).
+    "attach": _t(ALL_STATUSES, set(), STAFF_ACTING),
     # The petitioner's own steps.
     "rate": _t({S.REPLIED, S.REVIEWED, S.FINAL, S.CLOSED}, set(), set()),
     "add_material": _t(set(OPEN_STATUSES), set(), set()),
 }
-VERBS = tuple(v for v in TRANSITIONS if v not in {"rate", "add_material"})
+VERBS = tuple(v for v in TRANSITIONS if v not in {"rate", "add_material", "attach"})
 # Not steps of the procedure: they never move the "previous step" date that later steps must follow.
-SIDE_VERBS = frozenset({"link", "rate", "add_material"})
+SIDE_VERBS = frozenset({"link", "assign", "attach", "rate", "add_material"})
 
 
 def check_transition(case: Case, verb: str, target: str | None = None) -> None:

@@ -12,6 +12,7 @@ service from `secrets` and differ between runs.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import random
 import time
@@ -22,9 +23,10 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from petitiondesk.accounts.models import Organisation, User
-from petitiondesk.accounts.services import orgs_load, token_create, user_add
+from petitiondesk.accounts.services import orgs_load, otp_required, token_create, user_add
 from petitiondesk.calendar.sources import current_calendar
 from petitiondesk.cases import services as cs
 from petitiondesk.cases.models import Case, Deadline
@@ -39,6 +41,9 @@ from petitiondesk.intake.services import (
 from petitiondesk.supervision.services import deadlines_sweep
 
 DEMO_PASSWORD = "petition-demo-2026"
+# The demo's one authenticator key for every account whose role needs a second factor. Printed in
+# the summary: demo data only, never a real deployment's.
+DEMO_TOTP_KEY = "7065746974696f6e6465736b2d64656d6f2d6b6579"[:40]
 DEMO_URL = "http://127.0.0.1:8000/"
 SPREAD_DAYS = 150  # received dates spread over about five months before today
 
@@ -1007,6 +1012,8 @@ def create_staff(rng: random.Random) -> dict[tuple[str, str], User]:
             # Argon2 is deliberately slow (~0.2 s a hash): all demo accounts share one hash.
             user.password = shared_hash
             user.save(update_fields=["password"])
+        if otp_required(user):
+            TOTPDevice.objects.create(user=user, name="demo", key=DEMO_TOTP_KEY, confirmed=True)
         users[(code, role)] = user
     return users
 
@@ -1958,6 +1965,9 @@ def login_lines(names: dict[str, str]) -> list[str]:
     lines = [
         f"Open {DEMO_URL}  (API docs {DEMO_URL}api/docs, admin {DEMO_URL}admin/)",
         f"Demo logins — every demo account uses the password {DEMO_PASSWORD}:",
+        "  Supervisors and admins also need a one-time code (second factor): add the demo key "
+        f"{demo_totp_base32()} to any authenticator app (TOTP, 6 digits, 30 s), "
+        f"or run: oathtool --totp -b {demo_totp_base32()}",
     ]
     rows = [("role", "username", "organisation", "")]
     for code, role, does in HIGHLIGHTS:
@@ -1971,6 +1981,10 @@ def login_lines(names: dict[str, str]) -> list[str]:
         "qh-xf-clerk, yx-jw-handler."
     )
     return lines
+
+
+def demo_totp_base32() -> str:
+    return base64.b32encode(bytes.fromhex(DEMO_TOTP_KEY)).decode()
 
 
 def demo_logins() -> str | None:

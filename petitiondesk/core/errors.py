@@ -52,6 +52,12 @@ class RuleRefusal(DomainError):
     status = 422
 
 
+class TooLarge(DomainError):
+    """A body or file over its documented size limit (HTTP 413)."""
+
+    status = 413
+
+
 class RateLimited(DomainError):
     status = 429
 

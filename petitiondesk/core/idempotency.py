@@ -43,6 +43,17 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
+# Multipart envelope around one file: boundaries, part headers and a few small fields.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def body_limit(path: str) -> int:
+    """The largest body accepted at `path`: uploads get room for one file, the rest the JSON limit."""
+    if path.rstrip("/").endswith("/attachments"):
+        return settings.PETITIONDESK_UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
 class ApiRequestMiddleware:
     """Body-size limit and idempotency for POSTs under /api/ and /open311/."""
 
@@ -58,11 +69,10 @@ class ApiRequestMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        limit = body_limit(request.path)
+        if length > limit:
             return _json_error(
-                413,
-                "payload_too_large",
-                f"the request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes",
+                413, "payload_too_large", f"the request body is larger than {limit} bytes"
             )
         key = request.headers.get(HEADER)
         if key is None:

@@ -34,6 +34,7 @@ from petitiondesk.cases.models import (
 from petitiondesk.core import clock
 from petitiondesk.core.errors import InvalidInput, PermissionDenied, RuleRefusal
 from petitiondesk.core.memo import TTLMemo
+from petitiondesk.core.ratelimit import hit
 from petitiondesk.core.text import clean_text
 
 from .store import registration_store
@@ -137,8 +138,15 @@ def _petition_department_for(division_code: str) -> Organisation:
     return top
 
 
-def petition_submit(*, submission: Submission, actor: User | None) -> Receipt:
-    """Register a petition from any channel. `actor` is staff registering it, or None (public)."""
+def petition_submit(*, submission: Submission, actor: User | None, client_ip: str = "") -> Receipt:
+    """Register a petition from any channel. `actor` is staff registering it, or None (public,
+    limited per `client_ip` to PETITIONDESK_PUBLIC_SUBMIT_MAX per window)."""
+    if actor is None:
+        hit(
+            [f"submit:ip:{client_ip}"],
+            limit=settings.PETITIONDESK_PUBLIC_SUBMIT_MAX,
+            window=settings.PETITIONDESK_PUBLIC_SUBMIT_WINDOW_SECONDS,
+        )
     sub = submission
     today = clock.today()
     title = clean_text(sub.title, "title", limit=TITLE_MAX, required=True)

@@ -1,0 +1,87 @@
+"""Attachments over the API: upload (staff, or the petitioner with the access key) and an
+access-checked download. Thin adapters over `cases.attachments`."""
+
+from typing import Any
+
+from django.http import FileResponse, HttpRequest
+from ninja import File, Header, Router, Schema, Status, UploadedFile
+
+from petitiondesk.cases.attachments import access_attachment, attachment_add
+from petitiondesk.cases.models import Attachment
+from petitiondesk.cases.selectors import access_case, access_tracked_case
+
+from .auth import STAFF_AUTH, staff_user
+from .schemas import ERRORS
+
+router = Router(tags=["attachments"])
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    by_petitioner: bool
+
+
+def present_attachment(a: Attachment) -> dict[str, Any]:
+    return {
+        "id": a.pk,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "sha256": a.sha256,
+        "by_petitioner": a.by_petitioner,
+    }
+
+
+@router.post(
+    "/petitions/{case_id}/attachments",
+    response={201: AttachmentOut, **ERRORS},
+    auth=STAFF_AUTH,
+    summary="Attach a file (staff)",
+)
+def upload(request: HttpRequest, case_id: int, file: File[UploadedFile]) -> Status[dict[str, Any]]:
+    user = staff_user(request)
+    access_case(user, case_id)
+    return Status(201, present_attachment(attachment_add(case_id=case_id, upload=file, actor=user)))
+
+
+@router.get(
+    "/petitions/{case_id}/attachments/{attachment_id}",
+    response={200: None, **ERRORS},
+    auth=STAFF_AUTH,
+    summary="Download an attachment",
+)
+def download(request: HttpRequest, case_id: int, attachment_id: int) -> FileResponse:
+    attachment, path = access_attachment(staff_user(request), case_id, attachment_id)
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+    # Never rendered by the browser as a page of this site, whatever the bytes are.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.post(
+    "/track/{tracking_number}/attachments",
+    response={201: AttachmentOut, **ERRORS},
+    summary="Attach a file (petitioner)",
+)
+def track_upload(
+    request: HttpRequest,
+    tracking_number: str,
+    file: File[UploadedFile],
+    x_access_key: Header[str] = "",
+) -> Status[dict[str, Any]]:
+    case = access_tracked_case(
+        tracking_number=tracking_number,
+        access_key=x_access_key,
+        ip=request.META.get("REMOTE_ADDR", ""),
+    )
+    return Status(201, present_attachment(attachment_add(case_id=case.pk, upload=file, actor=None)))

@@ -1,0 +1,136 @@
+"""Files given with a case: checked, stored outside the static root, read back only through
+`access_attachment` (security.md "Uploads")."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from petitiondesk.accounts.models import User
+from petitiondesk.core.errors import InvalidInput, NotFound, RuleRefusal, TooLarge
+from petitiondesk.core.files import detect_type, safe_filename
+
+from .models import Attachment, Case
+from .selectors import access_case
+from .services import acting
+
+
+class Upload(Protocol):
+    """What Django's UploadedFile offers and the service needs."""
+
+    name: str | None
+    size: int | None
+
+    def chunks(self, chunk_size: int | None = None) -> object: ...
+
+
+def upload_dir() -> Path:
+    return Path(settings.PETITIONDESK_UPLOAD_DIR)
+
+
+def _read_capped(upload: Upload) -> bytes:
+    limit = settings.PETITIONDESK_UPLOAD_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise _too_large()
+    parts: list[bytes] = []
+    total = 0
+    for chunk in upload.chunks():  # type: ignore[attr-defined]
+        total += len(chunk)
+        if total > limit:
+            raise _too_large()
+        parts.append(chunk)
+    data = b"".join(parts)
+    if not data:
+        raise InvalidInput("empty_file", _("the file is empty"), fields={"file": "empty"})
+    return data
+
+
+def _too_large() -> TooLarge:
+    mib = settings.PETITIONDESK_UPLOAD_MAX_BYTES / 1_048_576
+    return TooLarge(
+        "file_too_large",
+        _("a file may be at most %(mib).0f MiB") % {"mib": mib},
+        fields={"file": "too large"},
+    )
+
+
+def _write_file(data: bytes) -> str:
+    """Write the bytes under a random name (never the user's) and return that name."""
+    storage_name = f"{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}"
+    path = upload_dir() / storage_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return storage_name
+
+
+def attachment_add(*, case_id: int, upload: Upload, actor: User | None) -> Attachment:
+    """Attach a file to a case: by staff (`actor`, verb `attach`) or by the petitioner (`actor`
+    None, verb `add_material`, only while the case is open). Checked from its content; at most
+    PETITIONDESK_UPLOAD_MAX_FILES per case."""
+    data = _read_capped(upload)
+    file_type = detect_type(data)
+    by_petitioner = actor is None
+    verb = "add_material" if by_petitioner else "attach"
+    storage_name: str | None = None
+    try:
+        with acting(
+            case_id=case_id,
+            verb=verb,
+            actor=actor,
+            effective_on=None,
+            by_petitioner=by_petitioner,
+            holder_only=False,
+        ) as step:
+            limit = settings.PETITIONDESK_UPLOAD_MAX_FILES
+            if step.case.attachments.count() >= limit:
+                raise RuleRefusal(
+                    "too_many_files",
+                    _("a case may have at most %(n)d attachments") % {"n": limit},
+                    fields={"file": "too many"},
+                )
+            storage_name = _write_file(data)
+            attachment = Attachment.objects.create(
+                case=step.case,
+                filename=safe_filename(upload.name or "", file_type),
+                content_type=file_type.content_type,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                storage_name=storage_name,
+                by_petitioner=by_petitioner,
+                uploaded_by=actor,
+            )
+            step.payload = {"attachment": attachment.filename, "attachment_id": attachment.pk}
+    except BaseException:
+        # The row was not stored, so nothing can reach the file: do not leave it behind.
+        if storage_name is not None:
+            (upload_dir() / storage_name).unlink(missing_ok=True)
+        raise
+    return attachment
+
+
+def attachments_of(case: Case) -> list[Attachment]:
+    return list(case.attachments.all())
+
+
+def access_attachment(user: User, case_id: int, attachment_id: int) -> tuple[Attachment, Path]:
+    """The attachment and its file path if the user may read the case; else the case's 404."""
+    case = access_case(user, case_id, view="api.attachment")
+    attachment = case.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound("not_found", _("no such attachment"))
+    path = upload_dir() / attachment.storage_name
+    if not path.is_file():
+        raise NotFound("file_missing", _("the attachment's file is missing from storage"))
+    return attachment, path
