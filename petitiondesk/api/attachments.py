@@ -4,25 +4,16 @@ access-checked download. Thin adapters over `cases.attachments`."""
 from typing import Any
 
 from django.http import FileResponse, HttpRequest
-from ninja import File, Header, Router, Schema, Status, UploadedFile
+from ninja import File, Header, Router, Status, UploadedFile
 
 from petitiondesk.cases.attachments import access_attachment, attachment_add
 from petitiondesk.cases.models import Attachment
 from petitiondesk.cases.selectors import access_case, access_tracked_case
 
 from .auth import STAFF_AUTH, staff_user
-from .schemas import ERRORS
+from .schemas import ERRORS, AttachmentOut
 
 router = Router(tags=["attachments"])
-
-
-class AttachmentOut(Schema):
-    id: int
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
-    by_petitioner: bool
 
 
 def present_attachment(a: Attachment) -> dict[str, Any]:

@@ -129,6 +129,15 @@ class CaseSummaryOut(Schema):
     is_overdue: bool
 
 
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    by_petitioner: bool
+
+
 class CaseOut(CaseSummaryOut):
     content: str
     division_code: str
@@ -146,6 +155,7 @@ class CaseOut(CaseSummaryOut):
     deadlines: list[DeadlineOut]
     events: list[EventOut]
     links: list[LinkOut]
+    attachments: list[AttachmentOut]
     version: int
 
 

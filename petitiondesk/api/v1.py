@@ -24,6 +24,7 @@ from petitiondesk.cases.selectors import (
 from petitiondesk.intake.services import PetitionerData, Submission, petition_submit
 
 from . import schemas as s
+from .attachments import present_attachment
 from .auth import STAFF_AUTH, PublicOrStaff, caller, staff_user
 
 router = Router(tags=["petitions"])
@@ -95,6 +96,7 @@ def present_case(case: Case, viewer: User) -> dict[str, Any]:
         "deadlines": _deadlines(detail["deadlines"]),  # type: ignore[arg-type]
         "events": [_event(e) for e in detail["events"]],  # type: ignore[attr-defined]
         "links": detail["links"],
+        "attachments": [present_attachment(a) for a in detail["attachments"]],  # type: ignore[attr-defined]
         "version": case.version,
     }
 

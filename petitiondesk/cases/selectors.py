@@ -111,6 +111,7 @@ def case_detail(case: Case) -> dict[str, object]:
             {"other_id": link.other_id, "relation": link.relation} for link in case.links_out.all()
         ]
         + [{"other_id": link.case_id, "relation": link.relation} for link in case.links_in.all()],
+        "attachments": list(case.attachments.all()),
     }
 
 
