@@ -121,6 +121,50 @@ def cmd_tokens_create(args: argparse.Namespace) -> None:
     print(token_create(user=user, name=args.name or "cli"))
 
 
+def cmd_tokens_list(args: argparse.Namespace) -> None:
+    from petitiondesk.accounts.models import ApiToken
+
+    tokens = ApiToken.objects.select_related("user").order_by("id")
+    if args.username:
+        tokens = tokens.filter(user__username=args.username)
+    print("id\tprefix\tuser\tname\tcreated\tlast used\trevoked")
+    for t in tokens:
+        cells = [
+            t.pk,
+            t.prefix,
+            t.user.username,
+            t.name or "-",
+            t.created_at,
+            t.last_used_at,
+            t.revoked_at,
+        ]
+        print("\t".join("-" if c is None else str(c) for c in cells))
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> None:
+    from petitiondesk.accounts.models import ApiToken
+    from petitiondesk.accounts.services import token_revoke
+
+    match = ApiToken.objects.filter(prefix=args.token) if not args.token.isdigit() else None
+    token = (
+        match.first() if match is not None else ApiToken.objects.filter(pk=int(args.token)).first()
+    )
+    if token is None:
+        raise CliError(f"no token with id or prefix {args.token!r} (see `tokens list`)")
+    if token.revoked_at is not None:
+        raise CliError(f"token {token.prefix}… was already revoked on {token.revoked_at}")
+    token_revoke(token_id=token.pk)
+    print(f"token {token.prefix}… of {token.user.username} revoked")
+
+
+def cmd_users_otp(args: argparse.Namespace) -> None:
+    from petitiondesk.accounts.services import otp_enrol
+
+    url = otp_enrol(username=args.username, replace=args.replace)
+    print("Add this to the user's authenticator app (shown once; it holds the secret key):")
+    print(url)
+
+
 def cmd_deadline(args: argparse.Namespace) -> None:
     from django.db import DatabaseError
 
@@ -228,12 +272,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ua.add_argument("--password-stdin", action="store_true")
     ua.set_defaults(func=cmd_users_add)
+    uo = users.add_parser("otp", help="enrol a TOTP second factor; prints the otpauth:// URL")
+    uo.add_argument("username")
+    uo.add_argument("--replace", action="store_true", help="replace an existing device")
+    uo.set_defaults(func=cmd_users_otp)
 
     tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="sub", required=True)
     tc = tokens.add_parser("create", help="print a new API token (shown once)")
     tc.add_argument("username")
     tc.add_argument("--name", default="")
     tc.set_defaults(func=cmd_tokens_create)
+    tl = tokens.add_parser("list", help="list tokens (never their secret)")
+    tl.add_argument("username", nargs="?")
+    tl.set_defaults(func=cmd_tokens_list)
+    tr = tokens.add_parser("revoke", help="revoke a token by id or prefix")
+    tr.add_argument("token", help="the id or the prefix shown by `tokens list`")
+    tr.set_defaults(func=cmd_tokens_revoke)
 
     dl = sub.add_parser("deadline", help="due date of a statutory clock")
     dl.add_argument("rule")

@@ -162,3 +162,35 @@ def test_loading_orgs_refreshes_the_tree_this_process_reads(org_tree, tmp_path: 
     path.write_text("- {code: K-NEW, name: 示范县新设局, kind: organ, level: county, parent: K}\n")
     assert run(capsys, "orgs", "load", str(path))[0] == 0
     assert org_subtree_ids(county) - before == {Organisation.objects.get(code="K-NEW").pk}
+
+
+def test_tokens_list_shows_no_secret_and_revoke_stops_the_token(clerk_alice, capsys):
+    assert main(["tokens", "create", "alice", "--name", "hotline"]) == 0
+    raw = capsys.readouterr().out.strip()
+    assert token_authenticate(raw) == clerk_alice
+
+    assert main(["tokens", "list"]) == 0
+    listing = capsys.readouterr().out
+    token = ApiToken.objects.get()
+    assert token.prefix in listing and "hotline" in listing and raw not in listing
+
+    assert main(["tokens", "revoke", token.prefix]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert token_authenticate(raw) is None
+    assert main(["tokens", "revoke", token.prefix]) == 2
+    assert "already revoked" in capsys.readouterr().err
+    assert main(["tokens", "revoke", "pd_nothing"]) == 2
+
+
+def test_users_otp_prints_an_authenticator_url_once_and_refuses_a_second_device(
+    supervisor_carol, capsys
+):
+    assert main(["users", "otp", "carol"]) == 0
+    out = capsys.readouterr().out
+    assert "otpauth://totp/" in out and "secret=" in out
+
+    assert main(["users", "otp", "carol"]) == 2
+    err = capsys.readouterr().err
+    assert "--replace" in err and len(err.strip().splitlines()) == 1
+    assert main(["users", "otp", "carol", "--replace"]) == 0
+    assert main(["users", "otp", "nobody"]) == 2
