@@ -160,8 +160,12 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> None:
 def cmd_users_otp(args: argparse.Namespace) -> None:
     from petitiondesk.accounts.services import otp_enrol
 
+    import segno
+
     url = otp_enrol(username=args.username, replace=args.replace)
-    print("Add this to the user's authenticator app (shown once; it holds the secret key):")
+    print("Scan this with the user's authenticator app, or enter the URL (shown once; it holds")
+    print("the secret key):")
+    segno.make(url).terminal(compact=True)
     print(url)
 
 

@@ -4,8 +4,8 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from ninja.params.functions import Header
-from pydantic import ConfigDict, Field
+from ninja.params.functions import Header, Path
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
 
 class ErrorBody(Schema):
@@ -25,15 +25,51 @@ class ErrorOut(Schema):
 ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429)
 ERRORS: dict[int, type[ErrorOut]] = dict.fromkeys(ERROR_STATUSES, ErrorOut)
 
+
+def storable(value: Any) -> Any:
+    """`value` if every text in it can be stored; else a ValueError, which the API answers with 400
+    `invalid_input` naming the field. A lone surrogate (JSON can spell one, "\\ud800") cannot be
+    encoded for any database, and PostgreSQL refuses NUL in text (SQLite takes it): unchecked,
+    either fails deep inside a service or a query as a 500."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            storable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable(key)
+            storable(item)
+    return value
+
+
 # The petitioner's access key, under the header name clients send (`X-Access-Key`); a parameter
 # named `x_access_key` would otherwise be documented, and proxies drop headers with underscores.
 # Use as `x_access_key: AccessKey = ""`.
 AccessKey = Annotated[
     str, Header(alias="X-Access-Key", description="the access key given on submission")
 ]
+# A tracking number in a path: `tracking_number: TrackingNumber` (text checked as in `storable`).
+TrackingNumber = Annotated[str, Path(), AfterValidator(storable)]
 
 
-class In(Schema):
+class Input(Schema):
+    """Any request model, body or query string: all its text is checked by `storable`."""
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable(value)
+
+
+class In(Input):
+    """A request body: unknown fields are refused."""
+
     model_config = ConfigDict(extra="forbid")
 
 

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 from pydantic import Field
 
 from petitiondesk.accounts.models import User
@@ -77,7 +77,7 @@ def _event(e: CaseEvent) -> dict[str, Any]:
 
 
 def present_case(case: Case, viewer: User) -> dict[str, Any]:
-    detail = case_detail(case)
+    detail = case_detail(case, viewer)
     return {
         **_summary(case),
         "content": case.content,
@@ -140,7 +140,7 @@ def read(request: HttpRequest, case_id: int) -> dict[str, Any]:
     return present_case(access_case(user, case_id, view="api.read"), user)
 
 
-class ListQuery(Schema):
+class ListQuery(s.Input):
     status: str | None = None
     org: str | None = None
     overdue: bool | None = None
@@ -232,7 +232,7 @@ def _track_view(case: Case) -> dict[str, Any]:
     "/track/{tracking_number}", response={200: s.TrackOut, **s.ERRORS}, summary="Track a petition"
 )
 def track(
-    request: HttpRequest, tracking_number: str, x_access_key: s.AccessKey = ""
+    request: HttpRequest, tracking_number: s.TrackingNumber, x_access_key: s.AccessKey = ""
 ) -> dict[str, Any]:
     return _track_view(_tracked(request, tracking_number, x_access_key))
 
@@ -241,7 +241,10 @@ def track(
     "/track/{tracking_number}/rate", response={200: s.TrackOut, **s.ERRORS}, summary="Rate handling"
 )
 def rate(
-    request: HttpRequest, tracking_number: str, payload: s.RateIn, x_access_key: s.AccessKey = ""
+    request: HttpRequest,
+    tracking_number: s.TrackingNumber,
+    payload: s.RateIn,
+    x_access_key: s.AccessKey = "",
 ) -> dict[str, Any]:
     case = _tracked(request, tracking_number, x_access_key)
     return _track_view(services.case_rate(case_id=case.pk, **payload.model_dump()))
@@ -254,7 +257,7 @@ def rate(
 )
 def add_material(
     request: HttpRequest,
-    tracking_number: str,
+    tracking_number: s.TrackingNumber,
     payload: s.MaterialIn,
     x_access_key: s.AccessKey = "",
 ) -> dict[str, Any]:
@@ -265,7 +268,7 @@ def add_material(
 def _register_appeal(verb: str, service: Callable[..., Case]) -> None:
     def appeal(
         request: HttpRequest,
-        tracking_number: str,
+        tracking_number: s.TrackingNumber,
         payload: s.TrackAppealIn,
         x_access_key: s.AccessKey = "",
     ) -> dict[str, Any]:

@@ -102,17 +102,30 @@ def case_list(user: User, filters: CaseFilters) -> tuple[list[Case], int]:
     return list(qs.select_related("org")[start : start + PAGE_SIZE]), total
 
 
-def case_detail(case: Case) -> dict[str, object]:
-    """Deadlines, events and links of a case, for reading."""
+def case_detail(case: Case, viewer: User) -> dict[str, object]:
+    """Deadlines, events, links and attachments of a case, for reading by `viewer`. Links to cases
+    the viewer may not see are left out: even a case id can tell an accused organ it is accused."""
+    links = [(link.other_id, link.relation) for link in case.links_out.all()] + [
+        (link.case_id, link.relation) for link in case.links_in.all()
+    ]
+    visible = visible_among(viewer, [other for other, _relation in links])
     return {
         "deadlines": list(case.deadlines.all()),
         "events": list(case.events.select_related("actor", "actor_org").all()),
         "links": [
-            {"other_id": link.other_id, "relation": link.relation} for link in case.links_out.all()
-        ]
-        + [{"other_id": link.case_id, "relation": link.relation} for link in case.links_in.all()],
+            {"other_id": other, "relation": relation}
+            for other, relation in links
+            if other in visible
+        ],
         "attachments": list(case.attachments.all()),
     }
+
+
+def visible_among(viewer: User | None, case_ids: list[int]) -> set[int]:
+    """Which of `case_ids` the viewer may read (none for the public)."""
+    if viewer is None or not case_ids:
+        return set()
+    return set(visible_cases(viewer).filter(pk__in=case_ids).values_list("pk", flat=True))
 
 
 # --- the petitioner's side --------------------------------------------------------------------

@@ -36,6 +36,7 @@ from petitiondesk.supervision.services import breach_record
 
 from . import deadlines as dl
 from .models import CONTENT_MAX, TEXT_FIELD_MAX, Case, CaseEvent, CaseLink, Deadline
+from .selectors import visible_cases
 from .transitions import PENDING_STATUSES, SIDE_VERBS, check_role, check_transition
 
 security_log = logging.getLogger("petitiondesk.security")
@@ -887,7 +888,9 @@ def case_link(
         )
     if other_id == case_id:
         raise InvalidInput("invalid_input", _("a case cannot be linked to itself"))
-    if not Case.objects.filter(pk=other_id).exists():
+    # Only cases the actor may read: "no case" for an invisible one too, so that linking cannot
+    # probe for accusations the actor may not know of.
+    if not visible_cases(actor).filter(pk=other_id).exists():
         raise InvalidInput(
             "invalid_input", _("no case %s") % other_id, fields={"other_id": "unknown"}
         )

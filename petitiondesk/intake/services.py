@@ -308,9 +308,15 @@ def petition_submit(*, submission: Submission, actor: User | None, client_ip: st
         event=event,
         accused=[orgs[c] for c in sub.accused_orgs],
     )
+    # Imported here: the case selectors use this module's key hashing.
+    from petitiondesk.cases.selectors import visible_among
+
+    # The links are stored for staff who may see both cases; the submitter is told only of the
+    # earlier cases they may read themselves (never the public, never an accused organ).
+    shown = visible_among(actor, list(duplicates))
     return Receipt(
         case=case,
         access_key=access_key,
         deadlines=deadlines,
-        duplicates=[(d, 1.0) for d in duplicates],
+        duplicates=[(d, 1.0) for d in duplicates if d in shown],
     )
