@@ -158,9 +158,9 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_users_otp(args: argparse.Namespace) -> None:
-    from petitiondesk.accounts.services import otp_enrol
-
     import segno
+
+    from petitiondesk.accounts.services import otp_enrol
 
     url = otp_enrol(username=args.username, replace=args.replace)
     print("Scan this with the user's authenticator app, or enter the URL (shown once; it holds")
