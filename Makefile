@@ -7,7 +7,8 @@ DEVSTAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench install install-dev migrate clean
+VENDOR := petitiondesk/web/static/vendor
+.PHONY: run test lint bench install install-dev migrate clean static messages browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,8 +22,29 @@ $(DEVSTAMP): pyproject.toml $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(STAMP)
-install-dev: $(DEVSTAMP)
+install: $(STAMP) static messages
+install-dev: $(DEVSTAMP) static messages
+
+## static: front-end packages from npm (package-lock.json) into our own static files; never a CDN
+$(VENDOR)/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || (echo "installing Node.js and npm (Debian packages)"; \
+	  apt-get update -qq && apt-get install -y -qq nodejs npm)
+	npm ci --no-audit --no-fund --ignore-scripts --silent
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	touch $@
+static: $(VENDOR)/.installed
+
+## messages: compile the interface translations (gettext's msgfmt)
+messages: $(STAMP)
+	@command -v msgfmt >/dev/null || (echo "installing gettext (Debian package)"; \
+	  apt-get update -qq && apt-get install -y -qq gettext)
+	$(BIN)/python manage.py compilemessages -v 0 --ignore=.venv --ignore=node_modules --ignore=var
+
+## browser: Debian's chromium for the browser tests (never a downloaded browser)
+browser:
+	@command -v chromium >/dev/null || (echo "installing chromium (Debian package) for the browser tests"; \
+	  apt-get update -qq && apt-get install -y -qq chromium)
 
 migrate: install
 	$(BIN)/petitiondesk migrate
@@ -34,7 +56,7 @@ run: install
 	$(BIN)/petitiondesk serve --host $(HOST) --port $(PORT)
 
 ## test: install dev dependencies, check style and types, run the whole suite
-test: install-dev lint
+test: install-dev lint browser
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	PETITIONDESK_DATA_DIR=var/test $(BIN)/pytest
 	@if [ -n "$$PETITIONDESK_TEST_DATABASE_URL" ]; then \

@@ -115,6 +115,8 @@ INSTALLED_APPS = [
     "petitiondesk.calendar",
     "petitiondesk.cases",
     "petitiondesk.supervision",
+    "petitiondesk.reference",
+    "petitiondesk.web",
 ]
 
 MIDDLEWARE = [

@@ -2,14 +2,14 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found
-from django.views.generic import RedirectView
 
 from petitiondesk.api.errors import error_response
 from petitiondesk.api.urls import api
 
 urlpatterns = [
-    # Until the portal and workbench pages exist, the root shows the API.
-    path("", RedirectView.as_view(url="/api/docs", permanent=False)),
+    path("", include("petitiondesk.web.portal")),
+    path("desk/", include("petitiondesk.web.desk")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("petitiondesk.accounts.urls")),
     path("api/", api.urls),

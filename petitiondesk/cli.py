@@ -102,6 +102,26 @@ def cmd_orgs_load(args: argparse.Namespace) -> None:
     print(f"{created} organisation(s) created, {updated} updated")
 
 
+def cmd_topics_load(args: argparse.Namespace) -> None:
+    from petitiondesk.reference.services import read_rows, topics_load
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    created, updated = topics_load(records=read_rows(path, "topics"))
+    print(f"{created} topic(s) created, {updated} updated")
+
+
+def cmd_divisions_load(args: argparse.Namespace) -> None:
+    from petitiondesk.reference.services import divisions_load, read_rows
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    created, updated = divisions_load(records=read_rows(path, "divisions"))
+    print(f"{created} division(s) created, {updated} updated")
+
+
 def cmd_users_add(args: argparse.Namespace) -> None:
     from petitiondesk.accounts.services import user_add
 
@@ -264,6 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
     ol = orgs.add_parser("load", help="create or update organisations from YAML/JSON")
     ol.add_argument("file")
     ol.set_defaults(func=cmd_orgs_load)
+
+    topics = sub.add_parser("topics", help="the topic taxonomy").add_subparsers(
+        dest="sub", required=True
+    )
+    tl_ = topics.add_parser("load", help="create or update topics from YAML, CSV or XLSX")
+    tl_.add_argument("file")
+    tl_.set_defaults(func=cmd_topics_load)
+    divisions = sub.add_parser("divisions", help="administrative divisions").add_subparsers(
+        dest="sub", required=True
+    )
+    dvl = divisions.add_parser("load", help="create or update divisions from YAML, CSV or XLSX")
+    dvl.add_argument("file")
+    dvl.set_defaults(func=cmd_divisions_load)
 
     users = sub.add_parser("users", help="staff users").add_subparsers(dest="sub", required=True)
     ua = users.add_parser("add", help="add a user")

@@ -121,12 +121,18 @@ def tracked(citizen: str) -> dict[str, str]:
 CLAIM_READERS = dict.fromkeys(
     ("clerk", "handler", "head", "county_handler", "city_handler", "supervisor", "analyst"), "ok"
 )
-ROOT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")  # a RedirectView answers them all
 V1 = "/api/v1"
 
 MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # The root page and the API's own pages are public.
-    **{(m, "/"): everyone("ok") for m in ROOT_METHODS},
+    # The citizen portal: public pages.
+    ("*", "/"): everyone("ok"),
+    ("*", "/submit/"): everyone("ok"),
+    ("*", "/track/"): everyone("ok"),
+    # The language switch answers everyone (a redirect back).
+    ("*", "/i18n/setlang/"): everyone("answered"),
+    # The workbench: staff who read cases; the public is sent to the login page.
+    ("*", "/desk/"): {**everyone("ok"), "anonymous": "deny", "citizen": "deny", "admin": "403"},
     ("*", "/api/openapi.json"): everyone("ok"),
     ("*", "/api/docs"): everyone("ok"),
     # django-ninja's helper view for reversing its URLs: a 404 for everyone, nothing behind it.
@@ -598,7 +604,11 @@ CLAIM = lambda w: {"case_id": w.claim}  # noqa: E731
 SAMPLE = ("anonymous", "citizen", "clerk", "supervisor", "admin")
 
 PROBES: dict[tuple[str, str], Probe] = {
-    **{(m, "/"): Probe() for m in ROOT_METHODS},
+    ("*", "/"): Probe(methods=("GET",)),
+    ("*", "/submit/"): Probe(methods=("GET",)),
+    ("*", "/track/"): Probe(methods=("GET",)),
+    ("*", "/i18n/setlang/"): Probe(methods=("POST",), body=lambda ctx: {"language": "en"}),
+    ("*", "/desk/"): Probe(methods=("GET",)),
     ("*", "/api/openapi.json"): Probe(methods=("GET",), personas=SAMPLE),
     ("*", "/api/docs"): Probe(methods=("GET",), personas=SAMPLE),
     ("*", "/api/"): Probe(methods=("GET",)),

@@ -38,6 +38,7 @@ from petitiondesk.intake.services import (
     content_fingerprint,
     petition_submit,
 )
+from petitiondesk.reference.services import divisions_load
 from petitiondesk.supervision.services import deadlines_sweep
 
 DEMO_PASSWORD = "petition-demo-2026"
@@ -126,6 +127,20 @@ BUREAUS = {
     "MARKET": ("市场监督管理局", "市场监督管理局"),
 }
 PROVINCE_BUREAUS = ("EDU", "HOUSING", "HRSS")  # the province keeps a few, without demo staff
+
+
+def division_records() -> list[dict[str, str | None]]:
+    """The demo's places as administrative divisions, for the forms' division picker."""
+    by_code = {p.code: p for p in (PROVINCE, CITY, *COUNTIES)}
+    return [
+        {
+            "code": p.division,
+            "name": p.name,
+            "level": p.level,
+            "parent": by_code[p.parent].division if p.parent else None,
+        }
+        for p in (PROVINCE, CITY, *COUNTIES)
+    ]
 
 
 def org_records() -> list[dict[str, str]]:
@@ -1888,6 +1903,7 @@ def demo_load(
 
     with transaction.atomic():
         orgs_load(records=org_records())
+        divisions_load(records=division_records())
         loader.users = create_staff(rng)
     progress(f"demo: {len(org_records())} organisations and {len(loader.users)} staff accounts")
 
