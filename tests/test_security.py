@@ -439,7 +439,11 @@ def test_pages_carry_a_strict_content_security_policy_and_framing_refusal():
 
 def test_manage_check_deploy_is_clean_with_production_settings(tmp_path):
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PETITIONDESK_")},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PETITIONDESK_", "DJANGO_ALLOW_ASYNC_UNSAFE"))
+        },
         "PETITIONDESK_DATA_DIR": str(tmp_path),
         "PETITIONDESK_HTTPS": "true",
         "PETITIONDESK_SECRET_KEY": secrets.token_urlsafe(50),
@@ -459,7 +463,11 @@ def test_manage_check_deploy_is_clean_with_production_settings(tmp_path):
 
 def test_without_https_the_deploy_check_names_what_is_missing(tmp_path):
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PETITIONDESK_")},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PETITIONDESK_", "DJANGO_ALLOW_ASYNC_UNSAFE"))
+        },
         "PETITIONDESK_DATA_DIR": str(tmp_path),
     }
     run = subprocess.run(
