@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 VENDOR := petitiondesk/web/static/vendor
-.PHONY: run test lint bench install install-dev migrate clean static messages browser
+.PHONY: run test lint bench bench-pages install install-dev migrate clean static messages browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -45,6 +45,8 @@ messages: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || (echo "installing chromium (Debian package) for the browser tests"; \
 	  apt-get update -qq && apt-get install -y -qq chromium)
+	@fc-list :lang=zh 2>/dev/null | grep -q . || (echo "installing a Chinese font for the screenshots"; \
+	  apt-get update -qq && apt-get install -y -qq fonts-noto-cjk)
 
 migrate: install
 	$(BIN)/petitiondesk migrate
@@ -76,6 +78,12 @@ bench: install-dev
 	@command -v wrk >/dev/null || (echo "installing wrk (Debian package) for the load generator"; \
 	  apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/pages.py
+
+## bench-pages: 100,000 generated cases in a fresh PostgreSQL bench database (and SQLite), then the
+## server time of the work list and case page (bench/generate.py, bench/pages.py)
+bench-pages: install-dev
+	$(BIN)/python bench/pages.py --cases 100000 --backends pg,sqlite
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -394,7 +394,9 @@ def build_world() -> World:
     return World(
         users=users,
         tokens={p: token_create(user=u) for p, u in users.items()},
-        sessions={},
+        # Logged in here, outside the probes' rolled-back transactions: a session created inside
+        # one would be gone for the next request.
+        sessions={p: verified_session(u) for p, u in users.items()},
         claim=claim,
         claim_tn=claim_tn,
         claim_key=claim_key,

@@ -144,7 +144,10 @@ def scene(org_tree: None, settings: Any, tmp_path: Any) -> Scene:
         case_id=housing_claim, actor=alice, to_org="K-HOUSING", effective_on=dt.date(2026, 11, 23)
     )
     edu_claim, _tn, _key = register(alice, received_on="2026-11-20")
-    scene = Scene(users, tokens, accusation, tn, key, housing_claim, edu_claim, None, {})
+    # Page sessions are made here, outside the rolled-back requests (one made inside would be gone
+    # for the next request, and every later page would be the login redirect).
+    sessions = {who: verified_session(users[who]) for who in ACCUSED}
+    scene = Scene(users, tokens, accusation, tn, key, housing_claim, edu_claim, None, sessions)
     # The accusation's life so far: read by those entitled (audit records), a document filed
     # under the accuser's name, material from the accuser, linked to the housing claim.
     for who in ("alice", "jack"):

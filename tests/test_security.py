@@ -73,7 +73,9 @@ def post_file(client: Client, path: str, name: str, data: bytes, **headers: str)
 def staff_client(user: User) -> Client:
     from petitiondesk.accounts.services import token_create
 
-    client = Client()
+    client = Client(
+        HTTP_ACCEPT_LANGUAGE="en"
+    )  # messages checked in English; zh-hans is the default
     client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token_create(user=user)}"
     return client
 
@@ -135,6 +137,17 @@ def test_files_whose_content_is_not_an_allowed_type_are_refused_whatever_their_n
     assert what in error["message"] and "PDF, JPEG, PNG, DOCX" in error["message"]
     assert not Attachment.objects.exists()
     assert files_in(upload_dir) == []
+
+
+def test_refusals_speak_chinese_by_default(held, handler_bob, upload_dir):
+    client = staff_client(handler_bob)
+    del client.defaults["HTTP_ACCEPT_LANGUAGE"]
+    r = post_file(client, f"/petitions/{held.pk}/attachments", "a.pdf", EXE)
+
+    assert r.status_code == 400
+    message = r.json()["error"]["message"]
+    assert r.json()["error"]["code"] == "file_type_not_allowed"  # codes never change
+    assert "only" not in message and any("\u4e00" <= ch <= "\u9fff" for ch in message)
 
 
 def test_a_word_document_is_accepted_as_docx(held, handler_bob, upload_dir):
@@ -349,7 +362,7 @@ def test_a_clerk_logs_in_with_a_password_and_the_session_reaches_the_api(staff):
 
 
 def test_a_supervisor_needs_a_second_factor(staff):
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     refused = login(client, "suvi", PASSWORD)
     assert refused.status_code == 400
     assert "second factor" in refused.content.decode()
@@ -506,3 +519,44 @@ def test_public_submissions_are_limited_per_address_but_staff_are_not(settings, 
         == 201
     )
     assert Case.objects.count() == 5
+
+
+def test_a_page_form_far_over_the_upload_limits_is_refused_before_it_is_read(settings):
+    settings.PETITIONDESK_UPLOAD_MAX_FILES = 2
+    settings.PETITIONDESK_UPLOAD_MAX_BYTES = 1000
+    big = io.BytesIO(b"\x00" * 200_000)
+    big.name = "x.png"
+
+    r = Client(HTTP_ACCEPT_LANGUAGE="en").post("/submit/", {"files": big, "title": "t"})
+
+    assert r.status_code == 413
+    assert "at most 2 files" in r.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_a_wrong_token_is_401_even_with_csrf_checks_on(held):
+    client = Client(enforce_csrf_checks=True)
+    r = client.post(
+        f"/api/v1/petitions/{held.pk}/actions/route",
+        data="{}",
+        content_type="application/json",
+        headers={"Authorization": "Bearer wrong"},
+    )
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "unauthenticated"
+
+
+@pytest.mark.parametrize(
+    "query", ["case_id=9223372036854775808", "username=%00", "case_id=-1", "since=yesterday"]
+)
+def test_bad_audit_filters_are_400_not_500(supervisor_carol, query):
+    carol = staff_client(supervisor_carol)
+    for path in ("/api/v1/audit/reads", "/api/v1/audit/reads.csv"):
+        r = carol.get(f"{path}?{query}")
+        assert r.status_code == 400, (path, r.status_code)
+        assert r.json()["error"]["code"] == "invalid_input"
+
+
+def test_a_nul_tracking_number_on_upload_is_400_not_500(upload_dir):
+    r = post_file(Client(), "/track/%00/attachments", "a.png", PNG, **{"X-Access-Key": "K"})
+    assert r.status_code in (400, 404)

@@ -87,3 +87,10 @@ def org_shielding_ids(org_id: int) -> list[int]:
     if org_tree().kind_of.get(org_id) == Organisation.Kind.PETITION_DEPARTMENT:
         return [org_id]
     return [org_id, *org_ancestor_ids(org_id)]
+
+
+def org_names(codes: list[str]) -> dict[str, str]:
+    """code → name of the given organisations (unknown codes are left out)."""
+    if not codes:
+        return {}
+    return dict(Organisation.objects.filter(code__in=codes).values_list("code", "name"))

@@ -4,14 +4,14 @@ access-checked download. Thin adapters over `cases.attachments`."""
 from typing import Any
 
 from django.http import FileResponse, HttpRequest
-from ninja import File, Header, Router, Status, UploadedFile
+from ninja import File, Router, Status, UploadedFile
 
 from petitiondesk.cases.attachments import access_attachment, attachment_add
 from petitiondesk.cases.models import Attachment
 from petitiondesk.cases.selectors import access_case, access_tracked_case
 
 from .auth import STAFF_AUTH, staff_user
-from .schemas import ERRORS, AttachmentOut
+from .schemas import ERRORS, AccessKey, AttachmentOut, TrackingNumber
 
 router = Router(tags=["attachments"])
 
@@ -66,9 +66,9 @@ def download(request: HttpRequest, case_id: int, attachment_id: int) -> FileResp
 )
 def track_upload(
     request: HttpRequest,
-    tracking_number: str,
+    tracking_number: TrackingNumber,
     file: File[UploadedFile],
-    x_access_key: Header[str] = "",
+    x_access_key: AccessKey = "",
 ) -> Status[dict[str, Any]]:
     case = access_tracked_case(
         tracking_number=tracking_number,

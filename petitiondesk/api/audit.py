@@ -15,16 +15,16 @@ from petitiondesk.cases.models import ReadAudit
 from petitiondesk.cases.selectors import AuditFilters, read_audits
 
 from .auth import STAFF_AUTH, staff_user
-from .schemas import ERRORS
+from .schemas import ERRORS, Input
 
 router = Router(tags=["audit"])
 AUDIT_PAGE_SIZE = 100
 
 
-class AuditQuery(Schema):
+class AuditQuery(Input):
     since: dt.date | None = None
     until: dt.date | None = None
-    case_id: int | None = Field(None, ge=1)
+    case_id: int | None = Field(None, ge=1, le=2**63 - 1)
     username: str | None = Field(None, max_length=150)
 
 

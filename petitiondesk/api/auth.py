@@ -24,6 +24,13 @@ class StaffSession(APIKeyCookie):
 
     param_name = "sessionid"
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # No session cookie: nothing to protect from CSRF, and a bad or missing token must stay
+        # 401 (api.md), not become a CSRF 403.
+        if self.param_name not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and session_satisfies_otp(request):

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from petitiondesk.accounts.models import User
 from petitiondesk.cases import services
+from petitiondesk.cases.actions import VERB_SERVICES
 from petitiondesk.cases.models import Case, CaseEvent
 from petitiondesk.cases.selectors import (
     PAGE_SIZE,
@@ -164,21 +165,25 @@ def list_cases(request: HttpRequest, filters: Query[ListQuery]) -> dict[str, Any
 
 # --- action verbs: one endpoint each, all the same shape ---------------------------------------
 
+ACTION_SCHEMAS: dict[str, type[s.Action]] = {
+    "route": s.RouteIn,
+    "object": s.ReasonIn,
+    "accept": s.AcceptIn,
+    "decline": s.DeclineIn,
+    "extend": s.ExtendIn,
+    "reply": s.OpinionIn,
+    "request_review": s.AppealIn,
+    "decide_review": s.OpinionIn,
+    "request_rereview": s.AppealIn,
+    "hearing": s.HearingIn,
+    "decide_rereview": s.OpinionIn,
+    "close": s.ReasonIn,
+    "link": s.LinkIn,
+    "assign": s.AssignIn,
+}
+# The services come from the map the pages use too (cases/actions.py): one service per verb.
 ACTIONS: dict[str, tuple[type[s.Action], Callable[..., Case]]] = {
-    "route": (s.RouteIn, services.case_route),
-    "object": (s.ReasonIn, services.case_object),
-    "accept": (s.AcceptIn, services.case_accept),
-    "decline": (s.DeclineIn, services.case_decline),
-    "extend": (s.ExtendIn, services.case_extend),
-    "reply": (s.OpinionIn, services.case_reply),
-    "request_review": (s.AppealIn, services.case_request_review),
-    "decide_review": (s.OpinionIn, services.case_decide_review),
-    "request_rereview": (s.AppealIn, services.case_request_rereview),
-    "hearing": (s.HearingIn, services.case_hearing),
-    "decide_rereview": (s.OpinionIn, services.case_decide_rereview),
-    "close": (s.ReasonIn, services.case_close),
-    "link": (s.LinkIn, services.case_link),
-    "assign": (s.AssignIn, services.case_assign),
+    verb: (schema, VERB_SERVICES[verb]) for verb, schema in ACTION_SCHEMAS.items()
 }
 
 

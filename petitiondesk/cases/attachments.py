@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -14,11 +15,11 @@ from django.utils.translation import gettext as _
 
 from petitiondesk.accounts.models import User
 from petitiondesk.core.errors import InvalidInput, NotFound, RuleRefusal, TooLarge
-from petitiondesk.core.files import detect_type, safe_filename
+from petitiondesk.core.files import FileType, detect_type, safe_filename
 
 from .models import Attachment, Case
 from .selectors import access_case
-from .services import acting
+from .services import acting, case_add_material
 
 
 class Upload(Protocol):
@@ -75,6 +76,29 @@ def _write_file(data: bytes) -> str:
     return storage_name
 
 
+def check_upload(upload: Upload) -> FileType:
+    """The file's type if `attachment_add` would take it (size, not empty, allowed content), else
+    the same `DomainError`. Stores nothing: for checking every file before creating a case."""
+    return detect_type(_read_capped(upload))
+
+
+def check_uploads(uploads: Sequence[Upload], *, already: int = 0) -> list[FileType]:
+    """`check_upload` on each file, and their number against the per-case limit (`already`: the
+    files the case has)."""
+    limit = settings.PETITIONDESK_UPLOAD_MAX_FILES
+    if already + len(uploads) > limit:
+        raise _too_many(limit)
+    return [check_upload(u) for u in uploads]
+
+
+def _too_many(limit: int) -> RuleRefusal:
+    return RuleRefusal(
+        "too_many_files",
+        _("a case may have at most %(n)d attachments") % {"n": limit},
+        fields={"file": "too many"},
+    )
+
+
 def attachment_add(*, case_id: int, upload: Upload, actor: User | None) -> Attachment:
     """Attach a file to a case: by staff (`actor`, verb `attach`) or by the petitioner (`actor`
     None, verb `add_material`, only while the case is open). Checked from its content; at most
@@ -95,11 +119,7 @@ def attachment_add(*, case_id: int, upload: Upload, actor: User | None) -> Attac
         ) as step:
             limit = settings.PETITIONDESK_UPLOAD_MAX_FILES
             if step.case.attachments.count() >= limit:
-                raise RuleRefusal(
-                    "too_many_files",
-                    _("a case may have at most %(n)d attachments") % {"n": limit},
-                    fields={"file": "too many"},
-                )
+                raise _too_many(limit)
             storage_name = _write_file(data)
             attachment = Attachment.objects.create(
                 case=step.case,
@@ -118,6 +138,26 @@ def attachment_add(*, case_id: int, upload: Upload, actor: User | None) -> Attac
             (upload_dir() / storage_name).unlink(missing_ok=True)
         raise
     return attachment
+
+
+def material_add(*, case_id: int, text: str, uploads: Sequence[Upload]) -> Case:
+    """The petitioner's further material: a text and/or files (each checked before anything is
+    stored), while the case is open."""
+    if not text.strip() and not uploads:
+        raise InvalidInput(
+            "missing_field",
+            _("write something or choose a file"),
+            fields={"text": "required without files"},
+        )
+    case = Case.objects.filter(pk=case_id).first()
+    if case is None:
+        raise NotFound("not_found", _("no such case"))
+    check_uploads(uploads, already=case.attachments.count())
+    if text.strip():
+        case = case_add_material(case_id=case_id, text=text)
+    for upload in uploads:
+        attachment_add(case_id=case_id, upload=upload, actor=None)
+    return case
 
 
 def attachments_of(case: Case) -> list[Attachment]:

@@ -262,3 +262,40 @@ class ReadAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} read case {self.case_id} ({self.view})"
+
+
+class ExtensionRequest(models.Model):
+    """A handler's request to extend the handling clock (Art. 34), approved or refused by a head of
+    the handling organ; the approval runs `case_extend` (cases/extensions.py)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="extension_requests")
+    days = models.PositiveSmallIntegerField()
+    reason = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # One open request a case: a head decides it before another can be made.
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(state="pending"),
+                name="one_pending_extension_request",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.days} days for case {self.case_id} ({self.state})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
@@ -12,13 +13,16 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from petitiondesk.accounts.models import User
-from petitiondesk.accounts.selectors import org_shielding_ids, org_subtree_ids
+from petitiondesk.accounts.models import Organisation, User
+from petitiondesk.accounts.selectors import org_ancestor_ids, org_shielding_ids, org_subtree_ids
+from petitiondesk.core import clock
 from petitiondesk.core.errors import InvalidInput, NotFound, PermissionDenied
 from petitiondesk.core.ratelimit import check_limit, count_hit
 from petitiondesk.intake.services import hash_access_key
 
+from . import deadlines as dl
 from .models import Case, Deadline, ReadAudit
+from .transitions import TRANSITIONS
 
 security_log = logging.getLogger("petitiondesk.security")
 READ_ROLES = frozenset(User.Role.values) - {User.Role.ADMIN}
@@ -132,7 +136,9 @@ def visible_among(viewer: User | None, case_ids: list[int]) -> set[int]:
 
 
 def _throttle_keys(tracking_number: str, ip: str) -> list[str]:
-    return [f"track-fail:ip:{ip}", f"track-fail:tn:{tracking_number[:40]}"]
+    # Hashed: whatever a caller sends becomes a safe cache key of fixed length.
+    number = hashlib.sha256(tracking_number.encode("utf-8", "replace")).hexdigest()[:32]
+    return [f"track-fail:ip:{ip}", f"track-fail:tn:{number}"]
 
 
 def access_tracked_case(*, tracking_number: str, access_key: str, ip: str) -> Case:
@@ -150,6 +156,15 @@ def access_tracked_case(*, tracking_number: str, access_key: str, ip: str) -> Ca
     ):
         count_hit(keys, window=window)
         raise NotFound("not_found", _("no case with that tracking number and access key"))
+    return case
+
+
+def tracked_case(case_id: int) -> Case:
+    """The case whose access key the petitioner gave earlier in this browser session (the portal
+    keeps only the id, server-side, after `access_tracked_case`)."""
+    case = Case.objects.filter(pk=case_id).select_related("org").first()
+    if case is None:
+        raise NotFound("not_found", _("no such case"))
     return case
 
 
@@ -213,6 +228,81 @@ def petitioner_timeline(case: Case) -> tuple[list[dict[str, Any]], list[dict[str
         if e.verb in OPINION_VERBS
     ]
     return timeline, replies
+
+
+def appeal_target(case: Case) -> Organisation | None:
+    """Where an appeal of the case's latest opinion goes: the organ directly above the one that
+    decided (Art. 35, 36); None before any opinion or when nothing is above it."""
+    if case.handled_by_org_id is None:
+        return None
+    ancestors = org_ancestor_ids(case.handled_by_org_id)
+    return Organisation.objects.filter(pk=ancestors[0]).first() if ancestors else None
+
+
+# Clocks the petitioner is shown: the steps owed to them and their own windows (not the organs'
+# internal ones: objection, assignment, urgent report).
+PETITIONER_DEADLINES = (
+    "routing",
+    "notice",
+    "handling",
+    "review_decision",
+    "rereview_decision",
+    "review_request",
+    "rereview_request",
+    "rating",
+)
+
+
+def petitioner_deadlines(case: Case) -> list[Deadline]:
+    return [
+        d
+        for d in case.deadlines.all()
+        if d.rule in PETITIONER_DEADLINES and d.state != Deadline.State.VOID
+    ]
+
+
+@dataclass(frozen=True)
+class PetitionerOptions:
+    """What the petitioner may do on their case now, and until when (None: not open)."""
+
+    add_material: bool
+    rate_until: dt.date | None
+    appeal_verb: str | None  # "request_review" or "request_rereview"
+    appeal_until: dt.date | None
+    appeal_to: Organisation | None
+
+
+APPEAL_WINDOWS = {"request_review": "review_request", "request_rereview": "rereview_request"}
+
+
+def _window_until(case: Case, deadlines: list[Deadline], verb: str, rule: str) -> dt.date | None:
+    """The due date of the open window `rule` if `verb` is allowed now, else None."""
+    if case.status not in TRANSITIONS[verb].sources:
+        return None
+    today = clock.today()
+    open_windows = [d for d in dl.owed(deadlines, rule) if today <= d.due_on]
+    return open_windows[0].due_on if open_windows else None
+
+
+def petitioner_options(case: Case) -> PetitionerOptions:
+    """The petitioner's steps that are open today: the services refuse the others all the same."""
+    deadlines = list(case.deadlines.all())
+    appeal_verb, appeal_until = None, None
+    # Only a claim's opinion opens an appeal window (case_reply), so the windows say it all.
+    for verb, rule in APPEAL_WINDOWS.items():
+        until = _window_until(case, deadlines, verb, rule)
+        if until is not None:
+            appeal_verb, appeal_until = verb, until
+    appeal_to = appeal_target(case) if appeal_verb else None
+    if appeal_to is None:
+        appeal_verb, appeal_until = None, None
+    return PetitionerOptions(
+        add_material=case.status in TRANSITIONS["add_material"].sources,
+        rate_until=_window_until(case, deadlines, "rate", "rating"),
+        appeal_verb=appeal_verb,
+        appeal_until=appeal_until,
+        appeal_to=appeal_to,
+    )
 
 
 # --- the audit of confidential reads ----------------------------------------------------------

@@ -36,7 +36,7 @@ from petitiondesk.supervision.services import breach_record
 
 from . import deadlines as dl
 from .models import CONTENT_MAX, TEXT_FIELD_MAX, Case, CaseEvent, CaseLink, Deadline
-from .selectors import visible_cases
+from .selectors import appeal_target, visible_cases
 from .transitions import PENDING_STATUSES, SIDE_VERBS, check_role, check_transition
 
 security_log = logging.getLogger("petitiondesk.security")
@@ -609,12 +609,12 @@ def _request_appeal(
     window_rule: str,
     decision_rule: str,
     to_status: str,
-    to_org: str,
+    to_org: str | None,
     justified_reason: str | None,
     approved_by: str | None,
     effective_on: dt.date | None,
 ) -> Case:
-    target = _org(to_org)
+    named = _org(to_org) if to_org else None
     with acting(
         case_id=case_id,
         verb=verb,
@@ -628,21 +628,26 @@ def _request_appeal(
             raise RuleRefusal(
                 "not_reviewable", _("only claims handled as petitions can be appealed")
             )
-        if not by_petitioner and actor is not None and actor.org_id not in {case.org_id, target.pk}:
+        decided_by = case.handled_by_org
+        assert decided_by is not None
+        right = appeal_target(case)
+        target = named or right
+        if (
+            not by_petitioner
+            and actor is not None
+            and actor.org_id not in {case.org_id, target.pk if target else None}
+        ):
             raise PermissionDenied(
                 "forbidden", _("register an appeal at the holding or the receiving organ")
             )
-        decided_by = case.handled_by_org
-        assert decided_by is not None
-        ancestors = org_ancestor_ids(decided_by.pk)
-        right = Organisation.objects.get(pk=ancestors[0]) if ancestors else None
         windows = dl.owed(step.deadlines, window_rule)
         window = windows[0] if windows else None
-        if right is None:
+        if right is None or target is None:
             raise RuleRefusal(
                 "no_superior", _("%s has no superior organ to appeal to") % decided_by.name
             )
         if target.pk != right.pk:
+            ancestors = org_ancestor_ids(decided_by.pk)
             until = window.due_on.isoformat() if window else None
             code = "skip_level" if target.pk in ancestors else "wrong_org"
             raise RuleRefusal(
@@ -689,13 +694,14 @@ def case_request_review(
     *,
     case_id: int,
     actor: User | None,
-    to_org: str,
+    to_org: str | None = None,
     justified_reason: str | None = None,
     approved_by: str | None = None,
     by_petitioner: bool = False,
     effective_on: dt.date | None = None,
 ) -> Case:
-    """Review request (复查) to the organ one level above the handler, within 30 days (Art. 35)."""
+    """Review request (复查) to the organ one level above the handler, within 30 days (Art. 35).
+    Without `to_org` it goes to that organ (`appeal_target`)."""
     return _request_appeal(
         case_id=case_id,
         actor=actor,
@@ -715,13 +721,14 @@ def case_request_rereview(
     *,
     case_id: int,
     actor: User | None,
-    to_org: str,
+    to_org: str | None = None,
     justified_reason: str | None = None,
     approved_by: str | None = None,
     by_petitioner: bool = False,
     effective_on: dt.date | None = None,
 ) -> Case:
-    """Re-review request (复核) to the organ above the reviewer, within 30 days (Art. 36)."""
+    """Re-review request (复核) to the organ above the reviewer, within 30 days (Art. 36).
+    Without `to_org` it goes to that organ (`appeal_target`)."""
     return _request_appeal(
         case_id=case_id,
         actor=actor,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from .models import IdempotencyRecord
 
@@ -55,7 +56,7 @@ def body_limit(path: str) -> int:
 
 
 class ApiRequestMiddleware:
-    """Body-size limit and idempotency for POSTs under /api/ and /open311/."""
+    """Body-size limits for every POST; idempotency for POSTs under /api/ and /open311/."""
 
     PREFIXES = ("/api/", "/open311/")
 
@@ -63,12 +64,29 @@ class ApiRequestMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "POST" or not request.path.startswith(self.PREFIXES):
+        if request.method != "POST":
             return self.get_response(request)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
+        if not request.path.startswith(self.PREFIXES):
+            # Pages: a form may carry up to the per-case number of files of the largest size.
+            page_limit = (
+                settings.PETITIONDESK_UPLOAD_MAX_FILES * settings.PETITIONDESK_UPLOAD_MAX_BYTES
+                + MULTIPART_OVERHEAD
+            )
+            if length > page_limit:
+                return HttpResponse(
+                    _("The form is too large: at most %(n)d files of %(mib)d MiB each.")
+                    % {
+                        "n": settings.PETITIONDESK_UPLOAD_MAX_FILES,
+                        "mib": settings.PETITIONDESK_UPLOAD_MAX_BYTES // 1_048_576,
+                    },
+                    status=413,
+                    content_type="text/plain; charset=utf-8",
+                )
+            return self.get_response(request)
         limit = body_limit(request.path)
         if length > limit:
             return _json_error(

@@ -13,6 +13,7 @@ import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -32,6 +33,7 @@ from petitiondesk.cases.models import (
     Petitioner,
 )
 from petitiondesk.core import clock
+from petitiondesk.core.db import write_transaction
 from petitiondesk.core.errors import InvalidInput, PermissionDenied, RuleRefusal
 from petitiondesk.core.memo import TTLMemo
 from petitiondesk.core.ratelimit import hit
@@ -320,3 +322,27 @@ def petition_submit(*, submission: Submission, actor: User | None, client_ip: st
         deadlines=deadlines,
         duplicates=[(d, 1.0) for d in duplicates if d in shown],
     )
+
+
+def petition_submit_with_files(
+    *, submission: Submission, uploads: Sequence[Any], client_ip: str = ""
+) -> Receipt:
+    """A public submission with its attachments, all or nothing: every file is checked before the
+    case is created, and the case and its files commit together."""
+    # Imported here: the case modules use this module's key hashing.
+    from petitiondesk.cases.attachments import attachment_add, check_uploads, upload_dir
+
+    check_uploads(uploads)
+    stored: list[str] = []
+    try:
+        with write_transaction():
+            receipt = petition_submit(submission=submission, actor=None, client_ip=client_ip)
+            for upload in uploads:
+                added = attachment_add(case_id=receipt.case.pk, upload=upload, actor=None)
+                stored.append(added.storage_name)
+    except BaseException:
+        # The rows were rolled back, so nothing can reach these files any more.
+        for name in stored:
+            (upload_dir() / name).unlink(missing_ok=True)
+        raise
+    return receipt

@@ -7,13 +7,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseForbidden, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from petitiondesk.accounts.models import User
 from petitiondesk.accounts.sessions import session_satisfies_otp
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def staff_page(*roles: str) -> Callable[[View], View]:
@@ -21,7 +22,7 @@ def staff_page(*roles: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not session_satisfies_otp(request):
                 query = urlencode({"next": request.get_full_path()})
                 return HttpResponseRedirect(f"{settings.LOGIN_URL}?{query}")

@@ -1,0 +1,20 @@
+"""The staff workbench: work lists, registration, the case page, the board and the export."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "desk"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("export.csv", views.export_csv, name="export"),
+    path("board/", views.board_page, name="board"),
+    path("register/", views.register, name="register"),
+    path("cases/<int:case_id>/", views.case_page, name="case"),
+    path("cases/<int:case_id>/act/<str:verb>/", views.act, name="act"),
+    path(
+        "cases/<int:case_id>/attachments/<int:attachment_id>/",
+        views.attachment,
+        name="attachment",
+    ),
+]

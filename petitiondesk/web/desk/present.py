@@ -1,0 +1,101 @@
+"""How the workbench shows things: labels and the days left on a clock (no rules here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from petitiondesk.cases.models import Deadline
+from petitiondesk.cases.worklists import DUE_SOON_DAYS
+
+RULE_LABELS = {
+    "routing": _("routing"),
+    "notice": _("acceptance notice"),
+    "objection": _("objection window"),
+    "assignment": _("assignment report"),
+    "handling": _("handling"),
+    "review_request": _("review request window"),
+    "review_decision": _("review decision"),
+    "rereview_request": _("re-review request window"),
+    "rereview_decision": _("re-review decision"),
+    "rating": _("rating window"),
+    "urgent_report": _("urgent report"),
+}
+
+VERB_LABELS = {
+    "register": _("registered"),
+    "route": _("routed"),
+    "object": _("objected to the routing"),
+    "accept": _("accepted"),
+    "decline": _("not accepted"),
+    "extend": _("extended"),
+    "reply": _("replied"),
+    "request_review": _("review requested"),
+    "decide_review": _("review decided"),
+    "request_rereview": _("re-review requested"),
+    "hearing": _("hearing held"),
+    "decide_rereview": _("re-review decided"),
+    "close": _("closed"),
+    "link": _("linked"),
+    "assign": _("assigned"),
+    "attach": _("file attached"),
+    "rate": _("rated by the petitioner"),
+    "add_material": _("material added by the petitioner"),
+    "overdue": _("overdue"),
+    "deadline_recomputed": _("deadline recomputed"),
+    "extension_request": _("extension requested"),
+    "extension_refuse": _("extension refused"),
+}
+
+STATE_LABELS = dict(Deadline.State.choices)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A due date as read against today: days left (negative: days overdue)."""
+
+    on: dt.date
+    days: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.days < 0
+
+    @property
+    def soon(self) -> bool:
+        return 0 <= self.days <= DUE_SOON_DAYS
+
+    @property
+    def days_overdue(self) -> int:
+        return -self.days
+
+
+def due(on: dt.date | None, today: dt.date) -> Due | None:
+    return None if on is None else Due(on, (on - today).days)
+
+
+def deadline_rows(deadlines: list[Deadline], today: dt.date) -> list[dict[str, Any]]:
+    return [
+        {
+            "rule": RULE_LABELS.get(d.rule, d.rule),
+            "deadline": d,
+            "state": STATE_LABELS.get(d.state, d.state),
+            # Days left only matter while the step is owed.
+            "due": due(d.due_on, today) if d.state == Deadline.State.OPEN else None,
+        }
+        for d in deadlines
+        if d.state != Deadline.State.VOID
+    ]
+
+
+def payload_items(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """An event's details as (name, text), for the timeline."""
+    skip = {"registered_at", "deadline_id", "attachment_id", "created"}
+    return [
+        (key.replace("_", " "), str(value))
+        for key, value in payload.items()
+        if key not in skip and value not in (None, "")
+    ]

@@ -1,0 +1,24 @@
+"""The workbench's navigation: which pages the user's role may open (decided here, not in
+templates)."""
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from petitiondesk.cases.worklists import BOARD_ROLES, REGISTERING_ROLES
+
+register = template.Library()
+
+
+@register.inclusion_tag("web/desk/_nav.html", takes_context=True)
+def desk_nav(context: dict[str, Any]) -> dict[str, Any]:
+    request = context["request"]
+    role = getattr(request.user, "role", None)
+    links = [(reverse("desk:home"), _("Work lists"))]
+    if role in REGISTERING_ROLES:
+        links.append((reverse("desk:register"), _("Register")))
+    if role in BOARD_ROLES:
+        links.append((reverse("desk:board"), _("Supervision board")))
+    return {"links": [(url, label, request.path == url) for url, label in links]}
