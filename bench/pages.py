@@ -376,10 +376,12 @@ def prepare(backend: str, args: argparse.Namespace, work: Path) -> tuple[dict[st
         env["DATABASE_URL"] = PG_URL
         exists = pg_admin(f"SELECT 1 FROM pg_database WHERE datname = '{PG_DB}'")
         if args.reuse and exists and stamp.exists():
+            run([str(BIN / "petitiondesk"), "migrate"], env)  # new indexes apply to reused data
             return env, stamp.read_text()
         pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
         pg_admin(f"CREATE DATABASE {PG_DB}")
     elif args.reuse and stamp.exists():
+        run([str(BIN / "petitiondesk"), "migrate"], env)
         return env, stamp.read_text()
     shutil.rmtree(work / backend, ignore_errors=True)
     data_dir.mkdir(parents=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from petitiondesk.cases.actions import available_actions
 from petitiondesk.cases.extensions import extension_request
 from petitiondesk.cases.models import Case, ExtensionRequest, ReadAudit
 from petitiondesk.cases.worklists import search_tokens
+from petitiondesk.intake.services import hash_access_key
 from petitiondesk.supervision.services import deadlines_sweep
 from tests.conftest import login_verified
 from tests.test_access_matrix import register
@@ -490,6 +492,30 @@ def test_a_clerk_registers_a_visit_with_its_receipt_date(clerk_alice: User) -> N
     assert (case.channel, case.received_on, case.org.code) == ("visit", D(2026, 11, 20), "K-XF")
 
 
+def test_registration_shows_the_petitioners_access_key_once(clerk_alice: User) -> None:
+    client = english(page(clerk_alice))
+    r = client.post(
+        "/desk/register/",
+        {
+            "channel": "letter",
+            "received_on": "2026-11-20",
+            "title": "供暖不足",
+            "content": "小区冬季供暖温度不达标。",
+            "name": "李四",
+            "people_count": "1",
+        },
+        follow=True,
+    )
+
+    html = r.content.decode()
+    key = re.search(r"Access key for the petitioner: ([0-9A-Z]{12})", html)
+    assert key, html[:2000]
+    case = Case.objects.get(title="供暖不足")
+    # The key shown is the one that opens the case on the portal (and only its hash is stored).
+    assert case.access_key_hash == hash_access_key(key.group(1))
+    assert key.group(1) not in client.get(f"/desk/cases/{case.pk}/").content.decode()
+
+
 def test_registration_refusals_show_on_the_form(clerk_alice: User) -> None:
     r = english(page(clerk_alice)).post(
         "/desk/register/",
@@ -543,7 +569,9 @@ def _queries(client: Client, url: str) -> int:
     return len(ctx.captured_queries)
 
 
-LIST_QUERIES = 9
+# A handler's page: session and user (3), one capped count per list of the role (6), the page,
+# the next due dates of its rows, the topics (memoised after the first call) …
+LIST_QUERIES = 14
 CASE_QUERIES = 16
 
 
@@ -579,3 +607,25 @@ def test_the_case_page_costs_the_same_queries_however_long_its_history(
 
     assert _queries(client, f"/desk/cases/{few}/") == CASE_QUERIES
     assert _queries(client, f"/desk/cases/{long}/") == CASE_QUERIES
+
+
+def test_long_lists_are_counted_up_to_the_cap_and_paged_within_it(
+    clerk_alice: User, handler_bob: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from petitiondesk.cases import worklists
+    from petitiondesk.web.desk import views
+
+    monkeypatch.setattr(worklists, "COUNT_CAP", 3)
+    monkeypatch.setattr(worklists, "PAGE_SIZE", 2)
+    monkeypatch.setattr(views, "COUNT_CAP", 3)
+    for i in range(5):
+        routed(clerk_alice, content=f"学位来信{i}")
+
+    r = page(handler_bob).get("/desk/?list=all")
+
+    assert r.context["tabs"][-1][2] == 4  # counting stopped at cap + 1
+    assert r.context["page"].capped and r.context["page"].pages == 2
+    html = r.content.decode()
+    assert ">3+<" in html
+    last = page(handler_bob).get("/desk/?list=all&page=9")
+    assert last.context["page"].number == 2 and len(last.context["rows"]) == 1

@@ -116,6 +116,10 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["org", "status"]),
             models.Index(fields=["status", "received_on"]),
+            # Work lists show the newest first: a page is read off this index, not sorted.
+            models.Index(fields=["-received_on", "-id"], name="case_newest"),
+            # Overdue cases are few: their lists and the board read them through this index.
+            models.Index(fields=["org"], condition=Q(is_overdue=True), name="case_overdue"),
         ]
 
     def __str__(self) -> str:

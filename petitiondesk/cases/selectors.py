@@ -91,16 +91,17 @@ def case_list(user: User, filters: CaseFilters) -> tuple[list[Case], int]:
     if filters.overdue is not None:
         qs = qs.filter(is_overdue=filters.overdue)
     if filters.due_before:
+        # A subquery, not a join: no duplicate rows, so no DISTINCT over every column.
         qs = qs.filter(
-            deadlines__state=Deadline.State.OPEN,
-            deadlines__duty=True,
-            deadlines__due_on__lt=filters.due_before,
+            pk__in=Deadline.objects.filter(
+                state=Deadline.State.OPEN, duty=True, due_on__lt=filters.due_before
+            ).values("case_id")
         )
     if filters.q:
         qs = qs.filter(Q(title__icontains=filters.q) | Q(content__icontains=filters.q))
     if filters.page < 1:
         raise InvalidInput("invalid_input", _("page starts at 1"))
-    qs = qs.distinct().order_by("-received_on", "-id")
+    qs = qs.order_by("-received_on", "-id")
     total = qs.count()
     start = (filters.page - 1) * PAGE_SIZE
     return list(qs.select_related("org")[start : start + PAGE_SIZE]), total

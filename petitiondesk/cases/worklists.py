@@ -116,14 +116,20 @@ def topic_subtree(code: str) -> list[str]:
 
 
 def _due_soon_q(today: dt.date) -> Q:
-    # An uncorrelated IN over the partial index of open clocks: computed once, not once a case.
-    return Q(
-        pk__in=Deadline.objects.filter(
+    """Cases with an owed step due within DUE_SOON_DAYS. The few case ids are read first through
+    the partial index of open clocks, so each list query then looks them up by primary key instead
+    of hashing the clocks against a scan of every visible case."""
+    ids = (
+        Deadline.objects.filter(
             state=Deadline.State.OPEN,
             duty=True,
             due_on__lte=today + dt.timedelta(days=DUE_SOON_DAYS),
-        ).values("case_id")
+        )
+        .order_by()
+        .values_list("case_id", flat=True)
+        .distinct()
     )
+    return Q(pk__in=list(ids))
 
 
 def list_conditions(user: User) -> dict[str, Q]:
@@ -208,14 +214,25 @@ def filtered_cases(user: User, filters: ListFilters) -> QuerySet[Case]:
     return qs
 
 
-def worklist_counts(user: User, filters: ListFilters) -> dict[str, int]:
-    """How many cases each list of the user's role holds, under the filters: one query."""
-    conditions = list_conditions(user)
-    if not conditions:
-        return {}
-    return filtered_cases(user, filters).aggregate(
-        **{name: Count("id", filter=cond) for name, cond in conditions.items()}
-    )
+# Lists are counted up to this many cases ("1000+" beyond): an exact count of a city's whole
+# history would scan every case it may read on every page view, for a figure nobody acts on.
+COUNT_CAP = 1000
+
+
+def capped_count(qs: QuerySet[Case]) -> int:
+    """The number of rows, or COUNT_CAP + 1 when there are more (the query stops there)."""
+    return qs.values("pk")[: COUNT_CAP + 1].count()
+
+
+def worklist_counts(
+    user: User, filters: ListFilters, conditions: dict[str, Q] | None = None
+) -> dict[str, int]:
+    """How many cases each list of the user's role holds under the filters, up to COUNT_CAP + 1:
+    one small query a list, each able to use its own index (held lists: org and status; overdue:
+    the partial index; due soon: the open clocks) and to stop early."""
+    base = filtered_cases(user, filters)
+    conditions = list_conditions(user) if conditions is None else conditions
+    return {name: capped_count(base.filter(cond)) for name, cond in conditions.items()}
 
 
 def _owed() -> Q:
@@ -243,11 +260,12 @@ def worklist(
     sort: str = DEFAULT_SORT,
     *,
     with_next_due: bool = False,
+    conditions: dict[str, Q] | None = None,
 ) -> QuerySet[Case]:
     """The cases of list `name` (one of `lists_for(user)`), with the holder. `next_due` is
     computed in the query only when sorting by it or `with_next_due` (the export); a page gets it
     from `worklist_page` for its own rows, so that it is not computed for every case of the list."""
-    conditions = list_conditions(user)
+    conditions = list_conditions(user) if conditions is None else conditions
     if name not in conditions:
         return Case.objects.none()
     qs = filtered_cases(user, filters).filter(conditions[name])
@@ -268,8 +286,13 @@ class Page:
     size: int = PAGE_SIZE
 
     @property
+    def capped(self) -> bool:
+        """More cases than were counted: the pages go up to COUNT_CAP cases."""
+        return self.count > COUNT_CAP
+
+    @property
     def pages(self) -> int:
-        return max(1, -(-self.count // self.size))
+        return max(1, -(-min(self.count, COUNT_CAP) // self.size))
 
     @property
     def has_previous(self) -> bool:
@@ -282,10 +305,10 @@ class Page:
 
 def worklist_page(qs: QuerySet[Case], *, number: int, count: int) -> Page:
     """One page of a list whose size is already known (from `worklist_counts`): no second count."""
-    pages = max(1, -(-count // PAGE_SIZE))
+    pages = max(1, -(-min(count, COUNT_CAP) // PAGE_SIZE))
     number = min(max(1, number), pages)
     start = (number - 1) * PAGE_SIZE
-    rows = list(qs[start : start + PAGE_SIZE])
+    rows = list(qs[start : min(start + PAGE_SIZE, COUNT_CAP)])
     # The next due date of the page's rows, in one query (none for an empty page).
     due = dict(
         Deadline.objects.filter(_owed(), case_id__in=[c.pk for c in rows])
@@ -295,7 +318,7 @@ def worklist_page(qs: QuerySet[Case], *, number: int, count: int) -> Page:
     )
     for case in rows:
         case.next_due = due.get(case.pk)  # type: ignore[attr-defined]
-    return Page(rows, number, count)
+    return Page(rows, number, count, PAGE_SIZE)
 
 
 def worklist_rows(qs: QuerySet[Case]) -> Iterator[Case]:
@@ -315,17 +338,27 @@ BOARD_CASES = 100
 def board(user: User) -> tuple[list[dict[str, Any]], list[Case]]:
     """Overdue and due-soon cases across what the user may read, counted by holding organ (one
     query), and the overdue cases themselves, longest overdue first (at most BOARD_CASES)."""
-    soon = _due_soon_q(clock.today())
-    by_org = list(
-        visible_cases(user)
-        .filter(Q(is_overdue=True) | soon)
-        .values("org__code", "org__name")
-        .annotate(
-            overdue=Count("id", filter=Q(is_overdue=True)),
-            due_soon=Count("id", filter=soon & Q(is_overdue=False)),
-        )
-        .order_by("-overdue", "-due_soon", "org__code")
-    )
+    # Two small grouped counts (overdue through its partial index, due soon through the open
+    # clocks) rather than one scan of everything visible.
+    visible = visible_cases(user)
+    per_org: dict[str, dict[str, Any]] = {}
+    for kind, cond in (
+        ("overdue", Q(is_overdue=True)),
+        ("due_soon", _due_soon_q(clock.today()) & Q(is_overdue=False)),
+    ):
+        for code, name, n in (
+            visible.filter(cond)
+            .values("org__code", "org__name")
+            .annotate(n=Count("id"))
+            .values_list("org__code", "org__name", "n")
+        ):
+            row = per_org.setdefault(
+                code, {"org__code": code, "org__name": name, "overdue": 0, "due_soon": 0}
+            )
+            row[kind] = n
+    by_org = sorted(per_org.values(), key=lambda r: (-r["overdue"], -r["due_soon"], r["org__code"]))
+    # The longest overdue first: the first missed clock of each overdue case (the partial index
+    # finds them), the wide text columns left out.
     first_missed = Subquery(
         Deadline.objects.filter(
             case=OuterRef("pk"), state=Deadline.State.MISSED, duty=True, done_on__isnull=True
@@ -335,10 +368,10 @@ def board(user: User) -> tuple[list[dict[str, Any]], list[Case]]:
         .values("first")[:1]
     )
     overdue: list[Case] = list(
-        visible_cases(user)
-        .filter(is_overdue=True)
+        visible.filter(is_overdue=True)
         .annotate(missed_on=first_missed)
         .select_related("org")
+        .defer("content", "access_key_hash")
         .order_by("missed_on", "id")[:BOARD_CASES]
     )
     return by_org, overdue

@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .errors import InvalidInput
 
@@ -36,9 +37,9 @@ ALLOWED_LABELS = ", ".join(t.label for t in ALLOWED)
 _ZIP_MAGIC = b"PK\x03\x04"
 # Recognised only to say clearly what was refused.
 _KNOWN_REFUSED = (
-    (b"MZ", "a Windows program"),
-    (b"\x7fELF", "a Linux program"),
-    (b"#!", "a script"),
+    (b"MZ", gettext_lazy("a Windows program")),
+    (b"\x7fELF", gettext_lazy("a Linux program")),
+    (b"#!", gettext_lazy("a script")),
 )
 
 
@@ -50,11 +51,11 @@ def _docx_kind(head: bytes, data: bytes) -> str | None:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
     except (zipfile.BadZipFile, ValueError):
-        return "a damaged archive"
+        return _("a damaged archive")
     if "[Content_Types].xml" not in names or "word/document.xml" not in names:
-        return "an archive that is not a Word document"
+        return _("an archive that is not a Word document")
     if any(n.lower().endswith("vbaproject.bin") for n in names):
-        return "a Word document with macros"
+        return _("a Word document with macros")
     return "docx"
 
 
@@ -75,9 +76,9 @@ def detect_type(data: bytes) -> FileType:
     if what is None:
         lowered = data[:512].lstrip().lower()
         if lowered.startswith((b"<!doctype html", b"<html", b"<script", b"<svg", b"<?xml")):
-            what = "a web page or markup"
+            what = _("a web page or markup")
         else:
-            what = next((w for magic, w in _KNOWN_REFUSED if head.startswith(magic)), None)
+            what = next((str(w) for magic, w in _KNOWN_REFUSED if head.startswith(magic)), None)
     raise InvalidInput(
         "file_type_not_allowed",
         _("only %(allowed)s files are accepted; this file is %(what)s")

@@ -14,6 +14,8 @@ from petitiondesk.cases.services import CLAIM_ROUTES, DECLINE_REASONS
 from petitiondesk.cases.worklists import DEFAULT_SORT, LIST_LABELS
 from petitiondesk.reference.selectors import topic_names
 
+from ..widgets import FastSelect
+
 BLANK: list[tuple[str, Any]] = [("", "—")]
 
 
@@ -91,6 +93,9 @@ class WorkListForm(forms.Form):
         super().__init__(*args, **kwargs)
         _choices(self, "topic", topic_choices())
         _choices(self, "org", org_choices())
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                field.widget = FastSelect(attrs=field.widget.attrs, choices=field.choices)  # type: ignore[attr-defined]
 
     def value(self, name: str, default: Any = None) -> Any:
         """The cleaned value of a field, or `default` when it was missing or invalid."""

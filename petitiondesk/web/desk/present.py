@@ -6,9 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from petitiondesk.cases.models import Deadline
+from petitiondesk.cases.models import Case, Deadline
 from petitiondesk.cases.worklists import DUE_SOON_DAYS
 
 RULE_LABELS = {
@@ -99,3 +102,39 @@ def payload_items(payload: dict[str, Any]) -> list[tuple[str, str]]:
         for key, value in payload.items()
         if key not in skip and value not in (None, "")
     ]
+
+
+def list_rows(rows: list[tuple[Case, Due | None]]) -> list[dict[str, Any]]:
+    """The work-list table as ready text: formatting 50 rows in Python costs a fraction of the same
+    work done by template tags, and the list is the page staff open most."""
+    statuses = dict(Case.Status.choices)
+    categories = dict(Case.Category.choices)
+    out = []
+    for case, d in rows:
+        row: dict[str, Any] = {
+            "url": reverse("desk:case", args=[case.pk]),
+            "tracking": case.tracking_number,
+            "title": case.title,
+            "status": statuses.get(case.status, case.status),
+            "overdue": case.is_overdue,
+            "category": categories.get(case.category) or "—",
+            "org": case.org.name,
+            "received_iso": case.received_on.isoformat(),
+            "received": date_format(case.received_on),
+            "due_iso": "",
+        }
+        if d is not None:
+            if d.overdue:
+                badge, n = "overdue", d.days_overdue
+                text = ngettext("%(days)s day overdue", "%(days)s days overdue", n)
+            else:
+                badge, n = ("soon" if d.soon else "muted"), d.days
+                text = ngettext("%(days)s day left", "%(days)s days left", n)
+            row.update(
+                due_iso=d.on.isoformat(),
+                due=date_format(d.on),
+                badge=badge,
+                due_text=text % {"days": n},
+            )
+        out.append(row)
+    return out

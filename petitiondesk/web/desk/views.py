@@ -30,11 +30,13 @@ from petitiondesk.cases.models import Case
 from petitiondesk.cases.selectors import READ_ROLES, access_case, case_detail, petitioners_for
 from petitiondesk.cases.worklists import (
     BOARD_ROLES,
+    COUNT_CAP,
     LIST_LABELS,
     REGISTERING_ROLES,
     ListFilters,
     board,
     default_list,
+    list_conditions,
     lists_for,
     worklist,
     worklist_counts,
@@ -47,7 +49,7 @@ from petitiondesk.intake.services import PetitionerData, Submission, petition_su
 
 from ..auth import staff_page
 from .forms import ACTION_FORMS, PageForm, RegisterForm, WorkListForm
-from .present import VERB_LABELS, deadline_rows, due, payload_items
+from .present import VERB_LABELS, deadline_rows, due, list_rows, payload_items
 
 
 def _user(request: HttpRequest) -> User:
@@ -99,13 +101,15 @@ def _link(request: HttpRequest, **changes: Any) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form, name, filters = _list_query(request, user)
-    counts = worklist_counts(user, filters)
+    conditions = list_conditions(user)  # once a request: "due soon" reads the open clocks
+    counts = worklist_counts(user, filters, conditions)
     page = worklist_page(
-        worklist(user, name, filters, form.sort_key()),
+        worklist(user, name, filters, form.sort_key(), conditions=conditions),
         number=form.value("page", 1),
         count=counts.get(name, 0),
     )
     today = clock.today()
+    rows = [(case, due(case.next_due, today)) for case in page.rows]  # type: ignore[attr-defined]
     context = {
         "form": form,
         "current": name,
@@ -115,7 +119,10 @@ def home(request: HttpRequest) -> HttpResponse:
             for n in lists_for(user)
         ],
         "page": page,
-        "rows": [(case, due(case.next_due, today)) for case in page.rows],  # type: ignore[attr-defined]
+        "cap": COUNT_CAP,
+        "rows": rows,
+        "table": list_rows(rows),
+        "overdue_label": _("overdue"),
         "previous_link": _link(request, list=name, page=page.number - 1),
         "next_link": _link(request, list=name, page=page.number + 1),
         "export_link": reverse("desk:export") + _link(request, list=name, page=None),
@@ -187,9 +194,11 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 def board_page(request: HttpRequest) -> HttpResponse:
     by_org, overdue = board(_user(request))
     today = clock.today()
+    rows = [(case, due(case.missed_on, today)) for case in overdue]  # type: ignore[attr-defined]
     context = {
         "by_org": by_org,
-        "overdue": [(case, due(case.missed_on, today)) for case in overdue],  # type: ignore[attr-defined]
+        "overdue": rows,
+        "overdue_table": list_rows(rows),
         "list_url": reverse("desk:home"),
     }
     return render(request, "web/desk/board.html", context)
@@ -238,6 +247,16 @@ def register(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _("Registered as %(tn)s.") % {"tn": case.tracking_number}
+                + (
+                    " "
+                    + _(
+                        "Access key for the petitioner: %(key)s. Give it to them with the "
+                        "tracking number (acknowledgement letter or call); it is not shown again."
+                    )
+                    % {"key": receipt.access_key}
+                    if receipt.access_key
+                    else ""
+                )
                 + (
                     " "
                     + _("It repeats earlier case(s): %(ids)s.")
