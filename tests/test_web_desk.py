@@ -569,9 +569,10 @@ def _queries(client: Client, url: str) -> int:
     return len(ctx.captured_queries)
 
 
-# A handler's page: session and user (3), one capped count per list of the role (6), the page,
-# the next due dates of its rows, the topics (memoised after the first call) …
-LIST_QUERIES = 14
+# A handler's page: session read and save (3), user (1), the open clocks due soon (1), one capped
+# count per list of the role (6), the page (1), the next due dates of its rows (1); topics and
+# organisations come from per-process memos.
+LIST_QUERIES = 13
 CASE_QUERIES = 16
 
 

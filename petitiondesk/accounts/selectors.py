@@ -45,6 +45,7 @@ def org_tree() -> OrgTree:
 
 def invalidate_org_tree() -> None:
     _tree.clear()
+    _active.clear()
 
 
 def org_ancestor_ids(org_id: int) -> list[int]:
@@ -94,3 +95,21 @@ def org_names(codes: list[str]) -> dict[str, str]:
     if not codes:
         return {}
     return dict(Organisation.objects.filter(code__in=codes).values_list("code", "name"))
+
+
+_active: TTLMemo[list[tuple[int, str, str]]] = TTLMemo(
+    lambda: settings.PETITIONDESK_ORG_CACHE_SECONDS, max_entries=1
+)
+
+
+def active_orgs() -> list[tuple[int, str, str]]:
+    """(id, code, name) of every active organisation, by code: the forms' organisation pickers,
+    read once per process (refreshed with the org tree)."""
+    return _active.get(
+        None,
+        lambda: list(
+            Organisation.objects.filter(is_active=True)
+            .order_by("code")
+            .values_list("id", "code", "name")
+        ),
+    )

@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from petitiondesk.accounts.models import Organisation, User
+from petitiondesk.accounts.models import User
+from petitiondesk.accounts.selectors import active_orgs
 from petitiondesk.cases.models import TEXT_FIELD_MAX, TITLE_MAX, Case, CaseLink
 from petitiondesk.cases.selectors import appeal_target
 from petitiondesk.cases.services import CLAIM_ROUTES, DECLINE_REASONS
@@ -47,10 +48,7 @@ def topic_choices() -> list[tuple[str, str]]:
 
 
 def org_choices(exclude: int | None = None) -> list[tuple[str, str]]:
-    orgs = Organisation.objects.filter(is_active=True)
-    if exclude is not None:
-        orgs = orgs.exclude(pk=exclude)
-    return BLANK + [(code, f"{name} ({code})") for code, name in orgs.values_list("code", "name")]
+    return BLANK + [(code, f"{name} ({code})") for pk, code, name in active_orgs() if pk != exclude]
 
 
 # --- the work list ----------------------------------------------------------------------------
