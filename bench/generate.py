@@ -795,8 +795,9 @@ def generate(
     ensure_reference(progress, seed)
     gen = Generator(seed=seed, start=start, end=end or clock.today(), progress=progress)
     result = gen.run(cases, batch)
-    if analyze and connection.vendor == "postgresql":
-        # What autovacuum would do soon after a bulk load: fresh planner statistics.
+    if analyze:
+        # Fresh planner statistics, as autovacuum (PostgreSQL) or the app's hourly
+        # `PRAGMA optimize` (SQLite, core/background.py) would soon give after a bulk load.
         t0 = time.perf_counter()
         with connection.cursor() as cur:
             cur.execute("ANALYZE")
@@ -810,7 +811,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--batch", type=int, default=2000, help="cases per transaction (default 2000)")
     p.add_argument("--start", type=dt.date.fromisoformat, default=START, help="first received date")
-    p.add_argument("--no-analyze", action="store_true", help="skip ANALYZE after the load (PG)")
+    p.add_argument("--no-analyze", action="store_true", help="skip ANALYZE after the load")
     args = p.parse_args(argv)
     if args.cases < 1 or args.batch < 1:
         p.error("--cases and --batch must be positive")

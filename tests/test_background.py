@@ -23,3 +23,18 @@ def test_the_scheduler_loop_runs_the_overdue_sweep(api_as, clerk_alice):
     assert r.status_code == 201
     run_scheduler(OneRound())
     assert CaseEvent.objects.filter(case_id=r.json()["id"], verb="overdue").count() == 1
+
+
+@pytest.mark.django_db
+def test_sqlite_planner_statistics_are_refreshed(org_tree):
+    from django.db import connection
+
+    from petitiondesk.core.background import refresh_planner_statistics
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL keeps its own statistics (autovacuum)")
+    refresh_planner_statistics()
+    with connection.cursor() as cur:
+        # The org tree's table has rows, so it now has statistics the planner reads.
+        cur.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'accounts_organisation'")
+        assert cur.fetchone()[0] > 0

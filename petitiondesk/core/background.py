@@ -14,15 +14,35 @@ from django.db import close_old_connections
 log = logging.getLogger("petitiondesk.worker")
 
 
+OPTIMIZE_EVERY_SECONDS = 3600
+
+
+def refresh_planner_statistics() -> None:
+    """SQLite keeps no statistics by itself; without them it plans the work lists with a sort of
+    every visible case (40 ms at 100,000 cases instead of 4). PostgreSQL has autovacuum."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cur:
+            # Sampled (at most 1,000 rows an index): milliseconds, even on a large database.
+            cur.execute("PRAGMA analysis_limit=1000")
+            cur.execute("ANALYZE")
+
+
 def run_scheduler(stop: threading.Event) -> None:
-    """Run the periodic jobs every PETITIONDESK_SWEEP_INTERVAL_SECONDS until `stop` is set."""
+    """Run the periodic jobs every PETITIONDESK_SWEEP_INTERVAL_SECONDS until `stop` is set, and
+    refresh SQLite's planner statistics at start and hourly."""
     from petitiondesk.supervision.services import deadlines_sweep
 
     interval = settings.PETITIONDESK_SWEEP_INTERVAL_SECONDS
+    last_optimize: float | None = None
     while not stop.is_set():
         close_old_connections()
         try:
             deadlines_sweep()
+            if last_optimize is None or time.monotonic() - last_optimize >= OPTIMIZE_EVERY_SECONDS:
+                refresh_planner_statistics()
+                last_optimize = time.monotonic()
         except Exception:  # a failed sweep must not kill the loop; the next one retries
             log.exception("overdue sweep failed")
         finally:
