@@ -123,6 +123,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Inside the session middleware, so its "modified" mark is seen when the response goes out.
+    "petitiondesk.core.sessions.SessionTouchMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -217,7 +219,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- accounts, sessions and the browser (docs/security.md) ---
 # Sessions end after this long without a request (idle timeout), default 8 hours.
 SESSION_COOKIE_AGE = env_int("PETITIONDESK_SESSION_IDLE_SECONDS", 8 * 3600)
-SESSION_SAVE_EVERY_REQUEST = True
+# Idle expiry: SessionTouchMiddleware moves the expiry forward every 5 minutes of use (instead of
+# SESSION_SAVE_EVERY_REQUEST, which rewrites the session row on every page view).
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -3,6 +3,7 @@ second factor and lockout, response headers, production settings and public limi
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import secrets
@@ -26,6 +27,7 @@ from petitiondesk.intake.services import PetitionerData, Submission, petition_su
 from tests.conftest import letter
 
 pytestmark = pytest.mark.django_db
+TZ8 = dt.timezone(dt.timedelta(hours=8))
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
@@ -420,9 +422,27 @@ def test_repeated_failed_logins_lock_the_account_for_that_address(staff, setting
     assert client.get("/api/v1/petitions").status_code == 401
 
 
-def test_sessions_expire_after_eight_idle_hours_by_default():
+def test_sessions_expire_after_eight_idle_hours_by_default(staff):
+    import time_machine
+    from django.contrib.sessions.models import Session
+
     assert settings.SESSION_COOKIE_AGE == 8 * 3600
-    assert settings.SESSION_SAVE_EVERY_REQUEST  # the age counts from the last request: idle
+    client = Client()
+    assert login(client, "cleo", PASSWORD).status_code == 302
+    key = client.cookies["sessionid"].value
+
+    def expiry() -> dt.datetime:
+        return Session.objects.get(session_key=key).expire_date
+
+    first = expiry()
+    with time_machine.travel(dt.datetime(2026, 11, 27, 10, 3, tzinfo=TZ8), tick=False):
+        assert client.get("/api/v1/petitions").status_code == 200
+        assert expiry() == first  # used again within 5 minutes: no write
+    with time_machine.travel(dt.datetime(2026, 11, 27, 17, 0, tzinfo=TZ8), tick=False):
+        assert client.get("/api/v1/petitions").status_code == 200
+        assert expiry() - first == dt.timedelta(hours=7)  # the 8 idle hours start again
+    with time_machine.travel(dt.datetime(2026, 11, 28, 1, 1, tzinfo=TZ8), tick=False):
+        assert client.get("/api/v1/petitions").status_code == 401  # 8 h 1 min idle: gone
 
 
 def test_a_login_redirects_only_within_the_site(staff):
