@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from petitiondesk.accounts.models import Organisation, User
 from petitiondesk.accounts.selectors import org_accused_scope, org_ancestor_ids
@@ -43,14 +44,17 @@ security_log = logging.getLogger("petitiondesk.security")
 
 S = Case.Status
 
-# Art. 31: the five routes that divert a claim to another legal procedure.
+# Art. 31: the five routes that divert a claim to another legal procedure. Stored in events as
+# written here; pages show them translated (gettext_noop marks them for the catalogue).
 CLAIM_ROUTES = {
-    1: "litigation (诉讼)",
-    2: "arbitration (仲裁)",
-    3: "Party-member appeal (党员申诉)",
-    4: "administrative reconsideration or other administrative procedure (行政复议等)",
-    5: "duty performance (履职)",
-    6: "petition handling (信访程序)",
+    1: gettext_noop("litigation (诉讼)"),
+    2: gettext_noop("arbitration (仲裁)"),
+    3: gettext_noop("Party-member appeal (党员申诉)"),
+    4: gettext_noop(
+        "administrative reconsideration or other administrative procedure (行政复议等)"
+    ),
+    5: gettext_noop("duty performance (履职)"),
+    6: gettext_noop("petition handling (信访程序)"),
 }
 ROUTE_MODES = ("forward", "assign", "report_urgent", "to_political_legal", "to_discipline")
 DECLINE_REASONS = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from petitiondesk.accounts.models import User
@@ -240,7 +241,7 @@ class AcceptForm(ActionForm):
         required=False,
         coerce=int,
         empty_value=None,
-        choices=BLANK + [(str(k), f"{k}. {v}") for k, v in CLAIM_ROUTES.items()],
+        choices=BLANK + [(str(k), format_lazy("{}. {}", k, _(v))) for k, v in CLAIM_ROUTES.items()],
     )
     topic = forms.ChoiceField(label=_("Topic"), required=False)
     new_facts = _text(_("New facts or reasons (reopens a final matter)"), required=False)

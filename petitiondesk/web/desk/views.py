@@ -27,7 +27,13 @@ from petitiondesk.cases.actions import action_run, available_actions
 from petitiondesk.cases.attachments import access_attachment
 from petitiondesk.cases.extensions import pending_extension
 from petitiondesk.cases.models import Case
-from petitiondesk.cases.selectors import READ_ROLES, access_case, case_detail, petitioners_for
+from petitiondesk.cases.selectors import (
+    READ_ROLES,
+    REDACTED,
+    access_case,
+    case_detail,
+    petitioners_for,
+)
 from petitiondesk.cases.worklists import (
     BOARD_ROLES,
     COUNT_CAP,
@@ -296,7 +302,10 @@ def _case_context(
     today = clock.today()
     return {
         "case": case,
-        "petitioners": petitioners_for(case, user),
+        "petitioners": [
+            {k: (_("confidential") if v == REDACTED else v) for k, v in p.items()}
+            for p in petitioners_for(case, user)
+        ],
         "accused": (
             list(case.accused_orgs.values_list("name", flat=True))
             if case.category == Case.Category.ACCUSATION
