@@ -630,3 +630,13 @@ def test_long_lists_are_counted_up_to_the_cap_and_paged_within_it(
     assert ">3+<" in html
     last = page(handler_bob).get("/desk/?list=all&page=9")
     assert last.context["page"].number == 2 and len(last.context["rows"]) == 1
+
+
+def test_the_timeline_speaks_the_pages_language(clerk_alice: User, handler_bob: User) -> None:
+    case_id = routed(clerk_alice)
+
+    html = page(handler_bob).get(f"/desk/cases/{case_id}/").content.decode()
+
+    # The route event: "sent to" and the organisation's name, not "to org K-EDU".
+    assert "送往" in html and "示范县教育局" in html
+    assert "to org" not in html and "信访渠道" in html

@@ -8,10 +8,11 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from petitiondesk.cases.models import Case, Deadline
+from petitiondesk.accounts.selectors import active_orgs
+from petitiondesk.cases.models import Case, CaseLink, Deadline
 from petitiondesk.cases.worklists import DUE_SOON_DAYS
 
 RULE_LABELS = {
@@ -94,14 +95,64 @@ def deadline_rows(deadlines: list[Deadline], today: dt.date) -> list[dict[str, A
     ]
 
 
+PAYLOAD_LABELS = {
+    "channel": _("channel"),
+    "org": _("receiving organisation"),
+    "to_org": _("sent to"),
+    "back_to": _("sent back to"),
+    "mode": _("mode"),
+    "assign_due_on": _("assignment due on"),
+    "reason": _("reason"),
+    "reason_code": _("reason code"),
+    "category": _("category"),
+    "new_facts": _("new facts"),
+    "claim_route": _("claim route"),
+    "procedure": _("procedure"),
+    "days": _("days"),
+    "due_on": _("due on"),
+    "approved_by": _("approved by"),
+    "justified_reason": _("justified reason"),
+    "outcome": _("outcome"),
+    "opinion": _("opinion"),
+    "delivered_on": _("delivered on"),
+    "from": _("from"),
+    "to": _("to"),
+    "rating": _("rating"),
+    "comment": _("comment"),
+    "text": _("text"),
+    "other_id": _("other case"),
+    "relation": _("relation"),
+    "assignee": _("handler"),
+    "attachment": _("file"),
+}
+# Stored codes shown by their label in the page's language.
+VALUE_LABELS: dict[str, dict[str, Any]] = {
+    "channel": dict(Case.Channel.choices),
+    "category": dict(Case.Category.choices),
+    "outcome": dict(Case.Outcome.choices),
+    "rating": dict(Case.Rating.choices),
+    "relation": dict(CaseLink.Relation.choices),
+}
+ORG_KEYS = frozenset({"org", "to_org", "back_to"})
+
+
 def payload_items(payload: dict[str, Any]) -> list[tuple[str, str]]:
-    """An event's details as (name, text), for the timeline."""
+    """An event's details as (name, text), for the timeline, in the page's language."""
     skip = {"registered_at", "deadline_id", "attachment_id", "created"}
-    return [
-        (key.replace("_", " "), str(value))
-        for key, value in payload.items()
-        if key not in skip and value not in (None, "")
-    ]
+    org_names = {code: name for _pk, code, name in active_orgs()}
+    items = []
+    for key, value in payload.items():
+        if key in skip or value in (None, ""):
+            continue
+        text: Any = value
+        if key in ORG_KEYS:
+            text = org_names.get(str(value), value)
+        elif key == "procedure":
+            text = gettext(str(value))  # the Art. 31 route, stored as written in CLAIM_ROUTES
+        elif key in VALUE_LABELS:
+            text = VALUE_LABELS[key].get(value, value)
+        items.append((str(PAYLOAD_LABELS.get(key, key.replace("_", " "))), str(text)))
+    return items
 
 
 def list_rows(rows: list[tuple[Case, Due | None]]) -> list[dict[str, Any]]:
