@@ -447,3 +447,14 @@ def test_staff_see_no_case_page_without_the_key(client: Client, clerk_alice: Any
 
     assert client.get("/track/case/")["Location"] == "/track/"
     assert client.post("/track/case/rate/", {"rating": "satisfied"})["Location"] == "/track/"
+
+
+def test_the_procedure_of_an_accepted_claim_is_shown_in_the_pages_language() -> None:
+    from django.utils import translation
+
+    from petitiondesk.cases.services import CLAIM_ROUTES
+    from petitiondesk.web.portal.present import _detail
+
+    with translation.override("zh-hans"):
+        text = _detail("accept", {"procedure": CLAIM_ROUTES[6]}, {})
+    assert "信访程序" in text and "petition handling" not in text

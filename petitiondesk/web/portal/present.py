@@ -168,7 +168,9 @@ def _detail(verb: str, text: dict[str, Any], names: dict[str, str]) -> str:
     if verb in ("route", "request_review", "request_rereview") and text.get("to_org"):
         return _("to %(org)s") % {"org": names.get(text["to_org"], text["to_org"])}
     if verb == "accept" and text.get("procedure"):
-        return _("Procedure: %(p)s") % {"p": text["procedure"]}
+        return _("Procedure: %(p)s") % {
+            "p": _(str(text["procedure"]))
+        }  # stored as CLAIM_ROUTES wrote it
     if verb == "decline":
         reason = DECLINE_REASONS.get(text.get("reason_code", ""), "")
         return " ".join(str(x) for x in (reason, text.get("reason", "")) if x)
