@@ -176,3 +176,13 @@ def test_demo_load_refuses_a_database_with_organisations(org_tree: None) -> None
     with pytest.raises(DomainError):
         demo_load(progress=lambda _msg: None, petitions=20)
     assert not Case.objects.exists()
+
+
+def test_the_demo_loads_on_another_day_too() -> None:
+    """The plan is relative to the day it is loaded; on 2026-12-02 one planned rating fell after
+    its window and the whole load stopped (`make run` on a fresh clone failed)."""
+    later = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    with time_machine.travel(later, tick=False):
+        demo_load(progress=lambda _msg: None)
+    assert Case.objects.count() == 300
+    assert Case.objects.exclude(rating="").exists()
