@@ -1979,7 +1979,8 @@ def summary(loader: Loader, *, elapsed: float, links: int, overdue_clocks: int) 
 def login_lines(names: dict[str, str]) -> list[str]:
     """Where to go and who to log in as, for the summary and for `make run` on later starts."""
     lines = [
-        f"Open {DEMO_URL}  (API docs {DEMO_URL}api/docs, admin {DEMO_URL}admin/)",
+        f"Open {DEMO_URL}  (staff workbench {DEMO_URL}desk/, API docs {DEMO_URL}api/docs, "
+        f"admin {DEMO_URL}admin/)",
         f"Demo logins — every demo account uses the password {DEMO_PASSWORD}:",
         "  Supervisors and admins also need a one-time code (second factor): add the demo key "
         f"{demo_totp_base32()} to any authenticator app (TOTP, 6 digits, 30 s), "
