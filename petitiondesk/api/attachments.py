@@ -9,6 +9,7 @@ from ninja import File, Router, Status, UploadedFile
 from petitiondesk.cases.attachments import access_attachment, attachment_add
 from petitiondesk.cases.models import Attachment
 from petitiondesk.cases.selectors import access_case, access_tracked_case
+from petitiondesk.core.downloads import attachment_response
 
 from .auth import STAFF_AUTH, staff_user
 from .schemas import ERRORS, AccessKey, AttachmentOut, TrackingNumber
@@ -47,16 +48,9 @@ def upload(request: HttpRequest, case_id: int, file: File[UploadedFile]) -> Stat
 )
 def download(request: HttpRequest, case_id: int, attachment_id: int) -> FileResponse:
     attachment, path = access_attachment(staff_user(request), case_id, attachment_id)
-    response = FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
+    return attachment_response(
+        path, filename=attachment.filename, content_type=attachment.content_type
     )
-    # Never rendered by the browser as a page of this site, whatever the bytes are.
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @router.post(

@@ -50,6 +50,7 @@ from petitiondesk.cases.worklists import (
     worklist_rows,
 )
 from petitiondesk.core import clock
+from petitiondesk.core.downloads import attachment_response
 from petitiondesk.core.errors import DomainError, NotFound
 from petitiondesk.intake.services import PetitionerData, Submission, petition_submit
 
@@ -385,12 +386,4 @@ def attachment(request: HttpRequest, case_id: int, attachment_id: int) -> FileRe
         found, path = access_attachment(_user(request), case_id, attachment_id)
     except NotFound:
         raise Http404 from None
-    response = FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=found.filename,
-        content_type=found.content_type,
-    )
-    # Never rendered by the browser as a page of this site, whatever the bytes are.
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachment_response(path, filename=found.filename, content_type=found.content_type)
