@@ -477,19 +477,7 @@ class Generator:
             staff = self.staff_of(holder)
             verb = act.verb
             if verb in ("route", "route_wrong"):
-                to = responsible
-                if verb == "route_wrong":
-                    wrong = [b for b in demo.BUREAUS if not responsible.endswith(b)]
-                    to = f"{responsible.split('-')[0]}-{rng.choice(wrong)}"
-                mode = "forward"
-                if plan.kind in ("accusation", "party"):
-                    mode = "to_discipline"
-                elif plan.kind == "litigation":
-                    mode = "to_political_legal"
-                elif plan.urgent:
-                    mode = "report_urgent"
-                elif plan.assign:
-                    mode = "assign"
+                to, mode = demo.route_target(plan, verb, responsible, rng)
                 life.begin(on)
                 life.settle(on, "routing", "urgent_report")
                 life.void(on, "notice", "objection", "assignment")

@@ -37,9 +37,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+# The intake bench's helpers (this folder is on sys.path when a bench script runs).
+from intake import BenchError, pg_admin
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "petitiondesk_bench_pages"
 PG_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
 TARGET_P95_MS = 100.0
@@ -59,10 +61,6 @@ LIST_KINDS = (
     ("search q=学位", "list=all&q=学位", "all"),
     ("list all page 2", "list=all&page=2", "all"),
 )
-
-
-class BenchError(Exception):
-    pass
 
 
 # --- the measuring child --------------------------------------------------------------------------
@@ -320,17 +318,6 @@ def table_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 # --- the orchestrating parent -------------------------------------------------------------------
-
-
-def pg_admin(sql: str) -> list[tuple[Any, ...]]:
-    import psycopg
-
-    try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as con:
-            cur = con.execute(sql)  # type: ignore[arg-type]
-            return cur.fetchall() if cur.description else []
-    except psycopg.OperationalError as exc:
-        raise BenchError(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}") from exc
 
 
 def machine_info() -> list[str]:

@@ -102,24 +102,17 @@ def cmd_orgs_load(args: argparse.Namespace) -> None:
     print(f"{created} organisation(s) created, {updated} updated")
 
 
-def cmd_topics_load(args: argparse.Namespace) -> None:
-    from petitiondesk.reference.services import read_rows, topics_load
+def cmd_reference_load(args: argparse.Namespace) -> None:
+    """`topics load` and `divisions load`: YAML, JSON, CSV or XLSX records into one loader."""
+    from petitiondesk.reference import services
 
+    kind = args.kind  # "topics" or "divisions"
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"no such file: {path}")
-    created, updated = topics_load(records=read_rows(path, "topics"))
-    print(f"{created} topic(s) created, {updated} updated")
-
-
-def cmd_divisions_load(args: argparse.Namespace) -> None:
-    from petitiondesk.reference.services import divisions_load, read_rows
-
-    path = Path(args.file)
-    if not path.is_file():
-        raise CliError(f"no such file: {path}")
-    created, updated = divisions_load(records=read_rows(path, "divisions"))
-    print(f"{created} division(s) created, {updated} updated")
+    load = services.topics_load if kind == "topics" else services.divisions_load
+    created, updated = load(records=services.read_rows(path, kind))
+    print(f"{created} {kind[:-1]}(s) created, {updated} updated")
 
 
 def cmd_users_add(args: argparse.Namespace) -> None:
@@ -290,13 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tl_ = topics.add_parser("load", help="create or update topics from YAML, CSV or XLSX")
     tl_.add_argument("file")
-    tl_.set_defaults(func=cmd_topics_load)
+    tl_.set_defaults(func=cmd_reference_load, kind="topics")
     divisions = sub.add_parser("divisions", help="administrative divisions").add_subparsers(
         dest="sub", required=True
     )
     dvl = divisions.add_parser("load", help="create or update divisions from YAML, CSV or XLSX")
     dvl.add_argument("file")
-    dvl.set_defaults(func=cmd_divisions_load)
+    dvl.set_defaults(func=cmd_reference_load, kind="divisions")
 
     users = sub.add_parser("users", help="staff users").add_subparsers(dest="sub", required=True)
     ua = users.add_parser("add", help="add a user")

@@ -194,3 +194,47 @@ def test_users_otp_prints_an_authenticator_url_once_and_refuses_a_second_device(
     assert "--replace" in err and len(err.strip().splitlines()) == 1
     assert main(["users", "otp", "carol", "--replace"]) == 0
     assert main(["users", "otp", "nobody"]) == 2
+
+
+TAXONOMY = Path(__file__).resolve().parents[2] / "shared" / "data" / "tipdm2020c" / "taxonomy.xlsx"
+
+
+@pytest.mark.django_db
+def test_topics_load_takes_the_three_level_taxonomy_and_keeps_known_codes(capsys):
+    from petitiondesk.reference.models import Topic
+
+    if not TAXONOMY.exists():
+        pytest.skip(f"the shared data set is not at {TAXONOMY}")
+    assert main(["topics", "load", str(TAXONOMY)]) == 0
+    assert "created" in capsys.readouterr().out
+    # 15 first-level classes keep the default codes; every one of the 517 rows is a third-level
+    # topic under its own path (390 distinct names: the same name under different parents).
+    assert Topic.objects.filter(level=1).count() == 15
+    assert Topic.objects.filter(level=3).count() == 517
+    leaf = Topic.objects.get(code="urban_construction/安全生产/事故处理")
+    assert (leaf.parent.code, leaf.parent.parent.code) == (
+        "urban_construction/安全生产",
+        "urban_construction",
+    )
+
+
+@pytest.mark.django_db
+def test_divisions_load_and_its_refusals(tmp_path: Path, capsys):
+    from petitiondesk.reference.selectors import division_path
+
+    good = tmp_path / "divisions.yaml"
+    good.write_text(
+        "divisions:\n"
+        "  - {code: '990000', name: 示范省, level: province}\n"
+        "  - {code: '990100', name: 示范市, level: city, parent: '990000'}\n",
+        encoding="utf-8",
+    )
+    assert main(["divisions", "load", str(good)]) == 0
+    assert "2 division(s) created" in capsys.readouterr().out
+    assert [n for _c, n in division_path("990100")] == ["示范省", "示范市"]
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("divisions:\n  - {code: 'x1', name: 错, level: city}\n", encoding="utf-8")
+    assert main(["divisions", "load", str(bad)]) == 2
+    assert "digits" in capsys.readouterr().err
+    assert main(["divisions", "load", str(tmp_path / "missing.csv")]) == 2

@@ -14,13 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from petitiondesk.accounts.models import User
-from petitiondesk.calendar.profiles import get_profile
 from petitiondesk.core import clock
 from petitiondesk.core.db import write_transaction
 from petitiondesk.core.errors import InvalidInput, NotFound, PermissionDenied, RuleRefusal
 from petitiondesk.core.text import clean_text
 
-from . import deadlines as dl
 from . import services
 from .models import TEXT_FIELD_MAX, Case, CaseEvent, ExtensionRequest
 from .transitions import check_role, check_transition
@@ -68,16 +66,7 @@ def extension_request(*, case_id: int, actor: User, days: int, reason: str) -> E
         check_transition(case, "extend")
         check_role(actor, "extend")
         _check_holder(case, actor)
-        if not dl.open_of(case.deadlines.all(), "handling"):
-            raise RuleRefusal("not_extendable", _("the case has no open handling clock to extend"))
-        limit = get_profile(case.profile).max_extension_days
-        if case.extension_days + days > limit:
-            raise RuleRefusal(
-                "extension_too_long",
-                _("extensions may total at most %(n)d days (already %(a)d)")
-                % {"n": limit, "a": case.extension_days},
-                fields={"days": f"at most {limit - case.extension_days}"},
-            )
+        services.check_extendable(case, case.deadlines.all(), days)
         if pending_extension(case) is not None:
             raise RuleRefusal(
                 "extension_pending", _("an extension request of this case awaits a decision")

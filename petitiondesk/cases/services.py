@@ -478,6 +478,23 @@ def case_decline(
 # --- handling ---------------------------------------------------------------------------------
 
 
+def check_extendable(case: Case, deadlines: Iterable[Deadline], days: int) -> Deadline:
+    """The open handling clock an extension of `days` would move, or the Art. 34 refusal: no open
+    clock, or more than the profile's total. Shared by `case_extend` and extension requests."""
+    handling = dl.open_of(deadlines, "handling")
+    if not handling:
+        raise RuleRefusal("not_extendable", _("the case has no open handling clock to extend"))
+    limit = get_profile(case.profile).max_extension_days
+    if case.extension_days + days > limit:
+        raise RuleRefusal(
+            "extension_too_long",
+            _("extensions may total at most %(n)d days (already %(a)d)")
+            % {"n": limit, "a": case.extension_days},
+            fields={"days": f"at most {limit - case.extension_days}"},
+        )
+    return handling[0]
+
+
 def case_extend(
     *,
     case_id: int,
@@ -496,18 +513,7 @@ def case_extend(
         )
     with acting(case_id=case_id, verb="extend", actor=actor, effective_on=effective_on) as step:
         case = step.case
-        handling = step.open_deadlines("handling")
-        if not handling:
-            raise RuleRefusal("not_extendable", _("the case has no open handling clock to extend"))
-        clock_row = handling[0]
-        limit = step.profile.max_extension_days
-        if case.extension_days + days > limit:
-            raise RuleRefusal(
-                "extension_too_long",
-                _("extensions may total at most %(n)d days (already %(a)d)")
-                % {"n": limit, "a": case.extension_days},
-                fields={"days": f"at most {limit - case.extension_days}"},
-            )
+        clock_row = check_extendable(case, step.deadlines, days)
         approver = User.objects.filter(
             username=approved_by or "", org_id=case.org_id, role=User.Role.HEAD, is_active=True
         ).first()

@@ -129,6 +129,25 @@ BUREAUS = {
 PROVINCE_BUREAUS = ("EDU", "HOUSING", "HRSS")  # the province keeps a few, without demo staff
 
 
+def route_target(plan: Plan, verb: str, responsible: str, rng: random.Random) -> tuple[str, str]:
+    """Where a plan's routing step sends the case, and in which mode (the demo and the bench
+    generator replay the same plans)."""
+    to = responsible
+    if verb == "route_wrong":
+        wrong = [b for b in BUREAUS if not responsible.endswith(b)]
+        to = f"{responsible.split('-')[0]}-{rng.choice(wrong)}"
+    mode = "forward"
+    if plan.kind in ("accusation", "party"):
+        mode = "to_discipline"
+    elif plan.kind == "litigation":
+        mode = "to_political_legal"
+    elif plan.urgent:
+        mode = "report_urgent"
+    elif plan.assign:
+        mode = "assign"
+    return to, mode
+
+
 def division_records() -> list[dict[str, str | None]]:
     """The demo's places as administrative divisions, for the forms' division picker."""
     by_code = {p.code: p for p in (PROVINCE, CITY, *COUNTIES)}
@@ -1635,19 +1654,7 @@ class Loader:
                 delivered = max(delivered, on)
             staff = self.user(holder, "handler") if not holder.endswith("-XF") else None
             if act.verb in ("route", "route_wrong"):
-                to = responsible
-                if act.verb == "route_wrong":
-                    wrong = [b for b in BUREAUS if not responsible.endswith(b)]
-                    to = f"{responsible.split('-')[0]}-{rng.choice(wrong)}"
-                mode = "forward"
-                if plan.kind in ("accusation", "party"):
-                    mode = "to_discipline"
-                elif plan.kind == "litigation":
-                    mode = "to_political_legal"
-                elif plan.urgent:
-                    mode = "report_urgent"
-                elif plan.assign:
-                    mode = "assign"
+                to, mode = route_target(plan, act.verb, responsible, rng)
                 self.step(
                     "route", label, cs.case_route, case_id=cid, actor=self.user(holder, "clerk"),
                     to_org=to, mode=mode, effective_on=on,
