@@ -116,6 +116,9 @@ INSTALLED_APPS = [
     "petitiondesk.cases",
     "petitiondesk.supervision",
     "petitiondesk.reference",
+    "petitiondesk.open311",
+    "petitiondesk.mail",
+    "petitiondesk.notices",
     "petitiondesk.web",
 ]
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("petitiondesk.accounts.urls")),
     path("api/", api.urls),
+    path("open311/v2/", include("petitiondesk.open311.urls")),
 ]
 
 

@@ -102,6 +102,10 @@ class Case(models.Model):
     confidential = models.BooleanField(default=False)
     people_count = models.PositiveIntegerField(default=1)
     representatives = models.PositiveIntegerField(default=0)
+    # Where the problem is (Open311's address_string / lat / long), not the petitioner's address.
+    location = models.CharField(max_length=300, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    lng = models.FloatField(null=True, blank=True)
 
     claim_route = models.PositiveSmallIntegerField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
@@ -124,6 +128,29 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tracking_number} {self.title[:40]}"
+
+
+class ExternalRef(models.Model):
+    """A case's identity in another system (a bulk-import row, an Open311 client, a mail server):
+    what makes imports idempotent, and the source's own timestamps, kept as they came."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="external_refs")
+    source = models.CharField(max_length=64, help_text=_("the system or file family, e.g. open311-sf"))
+    external_id = models.CharField(max_length=200)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    expected_at = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True, help_text=_("the source's fields as read"))
+    imported_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="external_ref_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
 
 
 class Petitioner(models.Model):

@@ -73,6 +73,9 @@ class Submission:
     confidential: bool = False
     accused_orgs: Sequence[str] = field(default_factory=list)
     urgent: bool = False
+    location: str = ""  # where the problem is (Open311 address_string)
+    lat: float | None = None
+    lng: float | None = None
 
 
 @dataclass
@@ -138,6 +141,25 @@ def _petition_department_for(division_code: str) -> Organisation:
     if top is None:
         raise InvalidInput("no_petition_department", _("no petition department is configured"))
     return top
+
+
+def _location(sub: Submission) -> tuple[str, float | None, float | None]:
+    location = clean_text(sub.location, "location", limit=300)
+    if (sub.lat is None) != (sub.lng is None):
+        raise InvalidInput(
+            "invalid_input",
+            _("give both lat and long, or neither"),
+            fields={"lat": "with long"},
+        )
+    if sub.lat is not None and sub.lng is not None:
+        if not (-90 <= sub.lat <= 90 and -180 <= sub.lng <= 180):
+            raise InvalidInput(
+                "invalid_input",
+                _("lat must be within ±90 and long within ±180"),
+                fields={"lat": "out of range"},
+            )
+        return location, float(sub.lat), float(sub.lng)
+    return location, None, None
 
 
 def petition_submit(*, submission: Submission, actor: User | None, client_ip: str = "") -> Receipt:
@@ -214,6 +236,7 @@ def petition_submit(*, submission: Submission, actor: User | None, client_ip: st
             _("at most %d petitioners") % PETITIONERS_MAX,
             fields={"petitioners": "too many"},
         )
+    location, lat, lng = _location(sub)
     petitioners = [
         Petitioner(
             name=clean_text(p.name, "petitioners.name", limit=100),
@@ -280,6 +303,9 @@ def petition_submit(*, submission: Submission, actor: User | None, client_ip: st
         confidential=sub.confidential,
         people_count=sub.people_count,
         representatives=sub.representatives,
+        location=location,
+        lat=lat,
+        lng=lng,
     )
     if holder.kind == Organisation.Kind.PETITION_DEPARTMENT:
         first_rules = ["routing"]
