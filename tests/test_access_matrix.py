@@ -687,7 +687,14 @@ PROBES: dict[tuple[str, str], Probe] = {
 }
 
 # The pages keep their entries in their own modules (one per area of the site), merged here.
-for _area in ("tests.access_portal", "tests.access_desk"):
+for _area in (
+    "tests.access_portal",
+    "tests.access_desk",
+    "tests.access_open311",
+    "tests.access_mail",
+    "tests.access_notices",
+    "tests.access_transfer",
+):
     _entries = importlib.import_module(_area)
     MATRIX.update(_entries.MATRIX_ENTRIES)
     PROBES.update(_entries.PROBE_ENTRIES)
