@@ -788,3 +788,23 @@ def test_linking_does_not_move_the_date_later_steps_must_follow(alice, registere
     # The letter was received 2026-09-28; linking today must not forbid routing on 2026-09-30.
     r = alice.act(registered, "route", to_org="K-EDU", effective_on="2026-09-30")
     assert r.status_code == 200, r.content
+
+
+def test_a_submission_keeps_where_the_problem_is(public: Any) -> None:
+    where = {"location": "芙蓉区五一大道 100 号", "lat": 28.196, "lng": 112.977}
+    r = public.post("/petitions", public_letter(**where))
+    assert r.status_code == 201, r.content
+    case = Case.objects.get(pk=r.json()["id"])
+    assert (case.location, case.lat, case.lng) == ("芙蓉区五一大道 100 号", 28.196, 112.977)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [{"lat": 28.1}, {"lat": 91, "lng": 0}, {"lat": 0, "lng": -181}],
+    ids=["lat-without-lng", "lat-out-of-range", "lng-out-of-range"],
+)
+def test_a_location_out_of_range_or_half_given_is_refused(public: Any, where: dict) -> None:
+    before = Case.objects.count()
+    r = public.post("/petitions", public_letter(**where))
+    assert r.status_code in (400, 422), r.content
+    assert Case.objects.count() == before

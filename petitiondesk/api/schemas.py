@@ -97,6 +97,9 @@ class SubmitIn(In):
     confidential: bool = False
     accused_orgs: list[str] = Field(default_factory=list, max_length=20)
     urgent: bool = False
+    location: str = Field("", description="where the problem is (not the petitioner's address)")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lng: float | None = Field(None, ge=-180, le=180)
 
 
 class DeadlineOut(Schema):
@@ -186,6 +189,9 @@ class CaseOut(CaseSummaryOut):
     confidential: bool
     people_count: int
     representatives: int
+    location: str
+    lat: float | None
+    lng: float | None
     petitioners: list[PetitionerOut]
     accused_orgs: list[str]
     deadlines: list[DeadlineOut]

@@ -92,6 +92,9 @@ def present_case(case: Case, viewer: User) -> dict[str, Any]:
         "confidential": case.confidential,
         "people_count": case.people_count,
         "representatives": case.representatives,
+        "location": case.location,
+        "lat": case.lat,
+        "lng": case.lng,
         "petitioners": petitioners_for(case, viewer),
         "accused_orgs": list(case.accused_orgs.values_list("code", flat=True)),
         "deadlines": _deadlines(detail["deadlines"]),  # type: ignore[arg-type]
