@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 VENDOR := petitiondesk/web/static/vendor
-.PHONY: run test lint bench bench-pages install install-dev migrate clean static messages browser
+.PHONY: run test lint bench bench-pages bench-import install install-dev migrate clean static messages browser fonts pdftools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -22,8 +22,8 @@ $(DEVSTAMP): pyproject.toml $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(STAMP) static messages
-install-dev: $(DEVSTAMP) static messages
+install: $(STAMP) static messages fonts
+install-dev: $(DEVSTAMP) static messages fonts
 
 ## static: front-end packages from npm (package-lock.json) into our own static files; never a CDN
 $(VENDOR)/.installed: package.json package-lock.json
@@ -40,6 +40,19 @@ messages: $(STAMP)
 	@command -v msgfmt >/dev/null || (echo "installing gettext (Debian package)"; \
 	  apt-get update -qq && apt-get install -y -qq gettext)
 	$(BIN)/python manage.py compilemessages -v 0 --ignore=.venv --ignore=node_modules --ignore=var
+
+## fonts: the Chinese fonts written notices are set in, and the Pango that WeasyPrint renders PDFs
+## with (docs/notices.md)
+fonts:
+	@fc-list :lang=zh 2>/dev/null | grep -q . || (echo "installing the Noto CJK fonts (Debian package) for notices"; \
+	  apt-get update -qq && apt-get install -y -qq fonts-noto-cjk)
+	@ldconfig -p | grep -q libpangoft2-1.0 || (echo "installing Pango (Debian package) for WeasyPrint"; \
+	  apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0)
+
+## pdftools: pdftotext, which the notice tests read the PDFs with
+pdftools:
+	@command -v pdftotext >/dev/null || (echo "installing poppler-utils (Debian package) for the notice tests"; \
+	  apt-get update -qq && apt-get install -y -qq poppler-utils)
 
 ## browser: Debian's chromium for the browser tests (never a downloaded browser)
 browser:
@@ -58,7 +71,7 @@ run: install
 	$(BIN)/petitiondesk serve --host $(HOST) --port $(PORT)
 
 ## test: install dev dependencies, check style and types, run the whole suite
-test: install-dev lint browser
+test: install-dev lint browser pdftools
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	PETITIONDESK_DATA_DIR=var/test $(BIN)/pytest
 	@if [ -n "$$PETITIONDESK_TEST_DATABASE_URL" ]; then \
@@ -79,11 +92,16 @@ bench: install-dev
 	  apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/import.py --rows 100000
 
 ## bench-pages: 100,000 generated cases in a fresh PostgreSQL bench database (and SQLite), then the
 ## server time of the work list and case page (bench/generate.py, bench/pages.py)
 bench-pages: install-dev
 	$(BIN)/python bench/pages.py --cases 100000 --backends pg,sqlite
+
+## bench-import: rows/s of `petitiondesk import` for 100,000 TipDM-based rows, SQLite and PostgreSQL
+bench-import: install-dev
+	$(BIN)/python bench/import.py --rows 100000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -297,6 +297,78 @@ PETITIONDESK_UPLOAD_DIR = Path(
 ).resolve()
 FILE_UPLOAD_PERMISSIONS = 0o600
 
+# --- written notices (docs/notices.md) ---
+# The SMS gateway (a class with `send`, petitiondesk/notices/sms.py); by default messages are
+# appended as JSON lines to PETITIONDESK_SMS_FILE.
+PETITIONDESK_SMS_BACKEND = env_str(
+    "PETITIONDESK_SMS_BACKEND", "petitiondesk.notices.sms.FileBackend"
+)
+PETITIONDESK_SMS_FILE = Path(env_str("PETITIONDESK_SMS_FILE", str(DATA_DIR / "sms.jsonl")))
+# A failed sending is retried after 1, 2, 4, … minutes, at most this many attempts in all.
+PETITIONDESK_NOTICE_MAX_ATTEMPTS = env_int("PETITIONDESK_NOTICE_MAX_ATTEMPTS", 5)
+PETITIONDESK_NOTICE_RETRY_SECONDS = env_int("PETITIONDESK_NOTICE_RETRY_SECONDS", 60)
+# The sender of notice e-mails (Django's EMAIL_* settings choose the server).
+DEFAULT_FROM_EMAIL = env_str("PETITIONDESK_FROM_EMAIL", "petitiondesk@localhost")
+# Outgoing mail (acknowledgements, notices). Without a server every message is written as a file
+# to PETITIONDESK_OUTBOX_DIR, so a fresh install loses nothing and can be inspected.
+EMAIL_HOST = env_str("PETITIONDESK_SMTP_HOST", "")
+EMAIL_PORT = env_int("PETITIONDESK_SMTP_PORT", 587)
+EMAIL_HOST_USER = env_str("PETITIONDESK_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("PETITIONDESK_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("PETITIONDESK_SMTP_STARTTLS", EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("PETITIONDESK_SMTP_SSL", EMAIL_PORT == 465)
+EMAIL_TIMEOUT = env_int("PETITIONDESK_SMTP_TIMEOUT_SECONDS", 30)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "PETITIONDESK_SMTP_STARTTLS and PETITIONDESK_SMTP_SSL exclude each other"
+    )
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(Path(env_str("PETITIONDESK_OUTBOX_DIR", str(DATA_DIR / "outbox"))))
+
+# --- Open311 GeoReport v2 at /open311/v2 (docs/api.md "Open311") ---
+# When set, every call must name this jurisdiction_id (a server for one jurisdiction leaves it "").
+PETITIONDESK_OPEN311_JURISDICTION = env_str("PETITIONDESK_OPEN311_JURISDICTION", "")
+# The discovery document: contact, where to get an api_key, the public base URL ("": as called).
+PETITIONDESK_OPEN311_CONTACT = env_str("PETITIONDESK_OPEN311_CONTACT", "")
+PETITIONDESK_OPEN311_KEY_SERVICE = env_str("PETITIONDESK_OPEN311_KEY_SERVICE", "")
+PETITIONDESK_OPEN311_URL = env_str("PETITIONDESK_OPEN311_URL", "")
+PETITIONDESK_OPEN311_TYPE = env_str("PETITIONDESK_OPEN311_TYPE", "production")
+if PETITIONDESK_OPEN311_TYPE not in {"production", "test"}:
+    raise ImproperlyConfigured(
+        f"PETITIONDESK_OPEN311_TYPE must be production or test, not {PETITIONDESK_OPEN311_TYPE!r}"
+    )
+
+# --- e-mail intake (docs/email.md) ---
+# Our own address (From of acknowledgements; mail from it is a loop) and the Message-ID domain.
+PETITIONDESK_MAIL_ADDRESS = env_str("PETITIONDESK_MAIL_ADDRESS", "")
+PETITIONDESK_MAIL_DOMAIN = env_str(
+    "PETITIONDESK_MAIL_DOMAIN",
+    PETITIONDESK_MAIL_ADDRESS.rpartition("@")[2] if "@" in PETITIONDESK_MAIL_ADDRESS else "",
+)
+# The public address of the portal, for the tracking link in acknowledgements.
+PETITIONDESK_MAIL_SITE_URL = env_str("PETITIONDESK_MAIL_SITE_URL", "")
+# The clerk (username) the intake registers mail as; the CLI's --as overrides it.
+PETITIONDESK_MAIL_CLERK = env_str("PETITIONDESK_MAIL_CLERK", "")
+# A message that passed more relays than this is treated as a mail loop.
+PETITIONDESK_MAIL_MAX_RECEIVED = env_int("PETITIONDESK_MAIL_MAX_RECEIVED", 25)
+# The mailbox polled by the background worker; polling is off while the host is empty.
+PETITIONDESK_IMAP_HOST = env_str("PETITIONDESK_IMAP_HOST", "")
+PETITIONDESK_IMAP_SECURITY = env_str("PETITIONDESK_IMAP_SECURITY", "ssl").lower()
+if PETITIONDESK_IMAP_SECURITY not in {"ssl", "starttls", "none"}:
+    raise ImproperlyConfigured(
+        f"PETITIONDESK_IMAP_SECURITY must be ssl, starttls or none, not {PETITIONDESK_IMAP_SECURITY!r}"
+    )
+PETITIONDESK_IMAP_PORT = env_int(
+    "PETITIONDESK_IMAP_PORT", 993 if PETITIONDESK_IMAP_SECURITY == "ssl" else 143
+)
+PETITIONDESK_IMAP_USER = env_str("PETITIONDESK_IMAP_USER", "")
+PETITIONDESK_IMAP_PASSWORD = os.environ.get("PETITIONDESK_IMAP_PASSWORD", "")
+PETITIONDESK_IMAP_FOLDER = env_str("PETITIONDESK_IMAP_FOLDER", "INBOX")
+PETITIONDESK_IMAP_POLL_SECONDS = env_int("PETITIONDESK_IMAP_POLL_SECONDS", 300)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

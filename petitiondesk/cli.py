@@ -254,6 +254,29 @@ def cmd_calendar_load(args: argparse.Namespace) -> None:
     print(f"calendar {row.year} loaded ({row.version}); {changed} open deadline(s) recomputed")
 
 
+def cmd_import(args: argparse.Namespace) -> None:
+    """Bulk import (docs/import-export.md): a summary on stdout, the progress bar on stderr."""
+    from petitiondesk.accounts.models import User
+    from petitiondesk.intake.imports import ProgressBar, import_file, summary_lines, write_report
+    from petitiondesk.intake.mapping import load_mapping
+
+    actor = User.objects.filter(username=args.as_user, is_active=True).first()
+    if actor is None:
+        raise CliError(f"no active user {args.as_user!r} (--as names the importing staff member)")
+    mapping = load_mapping(Path(args.mapping))
+    bar = ProgressBar(enabled=False if args.quiet else None)
+    try:
+        summary = import_file(
+            path=Path(args.file), mapping=mapping, actor=actor, dry_run=args.dry_run, progress=bar
+        )
+    finally:
+        bar.finish()
+    print("\n".join(summary_lines(summary)))
+    if args.report:
+        write_report(summary, Path(args.report))
+        print(f"refused rows written to {args.report}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="petitiondesk", description="Petition handling (信访) system")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -334,6 +357,19 @@ def build_parser() -> argparse.ArgumentParser:
     cl = cal.add_parser("load", help="load a year's holidays and make-up workdays")
     cl.add_argument("file")
     cl.set_defaults(func=cmd_calendar_load)
+
+    from petitiondesk.mail.cli import add_mail_commands
+
+    add_mail_commands(sub)
+
+    im = sub.add_parser("import", help="import petitions from CSV, XLSX or JSON with a mapping")
+    im.add_argument("file")
+    im.add_argument("--mapping", required=True, metavar="MAPPING.yaml")
+    im.add_argument("--as", dest="as_user", required=True, metavar="USER", help="importing staff")
+    im.add_argument("--dry-run", action="store_true", help="check every row, store nothing")
+    im.add_argument("--report", metavar="FILE.csv", help="write every refused row to FILE.csv")
+    im.add_argument("--quiet", action="store_true", help="no progress bar")
+    im.set_defaults(func=cmd_import)
     return p
 
 

@@ -437,6 +437,12 @@ def call(
     citizen sends the access key and nothing else."""
     headers: dict[str, str] = {}
     client = Client()
+    if path.startswith("/open311/") and method == "POST":
+        # Open311 clients post a form, authenticated by its api_key field (the API token).
+        from urllib.parse import urlencode
+
+        form = {**(body or {}), "api_key": world.tokens.get(persona, "")}
+        return client.post(path, urlencode(form), "application/x-www-form-urlencoded")
     if path.startswith(V1 + "/"):
         client = world.api
         if persona in world.tokens:

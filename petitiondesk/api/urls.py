@@ -3,6 +3,8 @@ from typing import Any
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
+from petitiondesk.notices.api import router as notices_router
+
 from . import attachments, audit
 from .errors import install_error_handlers
 from .v1 import router, track_router
@@ -28,3 +30,4 @@ api.add_router("/v1/", router)
 api.add_router("/v1/", track_router)
 api.add_router("/v1/", attachments.router)
 api.add_router("/v1/", audit.router)
+api.add_router("/v1/", notices_router)

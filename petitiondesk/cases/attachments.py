@@ -140,6 +140,31 @@ def attachment_add(*, case_id: int, upload: Upload, actor: User | None) -> Attac
     return attachment
 
 
+def attachment_store(
+    *, case: Case, data: bytes, filename: str, file_type: FileType, actor: User | None
+) -> Attachment:
+    """Store bytes this system made (a notice's PDF) as an attachment of `case`, stored like an
+    upload. Must run inside the caller's transaction with the case locked; when that transaction
+    fails, the caller removes the file with `attachment_discard`. Made documents are part of the
+    record: they do not count against the upload limit."""
+    storage_name = _write_file(data)
+    return Attachment.objects.create(
+        case=case,
+        filename=safe_filename(filename, file_type),
+        content_type=file_type.content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        storage_name=storage_name,
+        by_petitioner=False,
+        uploaded_by=actor,
+    )
+
+
+def attachment_discard(storage_name: str) -> None:
+    """Remove a stored file whose row was never committed."""
+    (upload_dir() / storage_name).unlink(missing_ok=True)
+
+
 def material_add(*, case_id: int, text: str, uploads: Sequence[Upload]) -> Case:
     """The petitioner's further material: a text and/or files (each checked before anything is
     stored), while the case is open."""

@@ -124,6 +124,8 @@ class Case(models.Model):
             models.Index(fields=["-received_on", "-id"], name="case_newest"),
             # Overdue cases are few: their lists and the board read them through this index.
             models.Index(fields=["org"], condition=Q(is_overdue=True), name="case_overdue"),
+            # Open311's public request list reads a window of registration times, newest first.
+            models.Index(fields=["-created_at", "-id"], name="case_registered"),
         ]
 
     def __str__(self) -> str:
@@ -135,7 +137,9 @@ class ExternalRef(models.Model):
     what makes imports idempotent, and the source's own timestamps, kept as they came."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="external_refs")
-    source = models.CharField(max_length=64, help_text=_("the system or file family, e.g. open311-sf"))
+    source = models.CharField(
+        max_length=64, help_text=_("the system or file family, e.g. open311-sf")
+    )
     external_id = models.CharField(max_length=200)
     requested_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
@@ -148,6 +152,7 @@ class ExternalRef(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], name="external_ref_unique")
         ]
+        indexes = [models.Index(fields=["requested_at"], name="external_ref_requested")]
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id}"

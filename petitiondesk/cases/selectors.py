@@ -214,7 +214,8 @@ OPINION_VERBS = ("reply", "decide_review", "decide_rereview")
 
 def petitioner_timeline(case: Case) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(timeline, written replies) of the case as its petitioner sees them (Art. 21)."""
-    events = [e for e in case.events.all() if e.verb in PETITIONER_PAYLOAD]
+    all_events = list(case.events.all())
+    events = [e for e in all_events if e.verb in PETITIONER_PAYLOAD]
     timeline = [
         {
             "verb": e.verb,
@@ -223,11 +224,15 @@ def petitioner_timeline(case: Case) -> tuple[list[dict[str, Any]], list[dict[str
         }
         for e in events
     ]
-    replies = [
-        {"verb": e.verb, **{k: e.payload.get(k) for k in ("outcome", "opinion", "delivered_on")}}
-        for e in events
-        if e.verb in OPINION_VERBS
-    ]
+    replies: list[dict[str, Any]] = []
+    for e in all_events:
+        if e.verb in OPINION_VERBS:
+            keys = ("outcome", "opinion", "delivered_on")
+            replies.append({"verb": e.verb, **{k: e.payload.get(k) for k in keys}})
+        elif e.verb == "deliver" and replies and e.payload.get("of") == replies[-1]["verb"]:
+            # A confirmed delivery of the latest opinion (notices app) replaces the date given
+            # with the opinion.
+            replies[-1]["delivered_on"] = e.payload.get("delivered_on")
     return timeline, replies
 
 

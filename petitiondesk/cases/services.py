@@ -207,6 +207,7 @@ def _write(step: Step) -> None:
             [
                 "state",
                 "done_on",
+                "start_on",
                 "due_on",
                 "extension_days",
                 "hearing_days",
@@ -831,6 +832,56 @@ def case_decide_rereview(
     )
 
 
+# The petitioner's windows an opinion's delivery opens, by the verb of the opinion.
+DELIVERY_WINDOWS = {
+    "reply": ("review_request", "rating"),
+    "decide_review": ("rereview_request", "rating"),
+    "decide_rereview": ("rating",),
+}
+
+
+def case_deliver(
+    *, case_id: int, actor: User, opinion_event_id: int, delivered_on: dt.date, **payload: Any
+) -> Case:
+    """Record the confirmed delivery of the case's latest opinion (a postal receipt, the
+    petitioner's acknowledgement; notices app): the windows it opened restart from `delivered_on`,
+    their due dates recomputed by the deadline engine. Never before the decision, never in the
+    future. `payload` (e.g. the notice's number) goes into the event."""
+    with acting(case_id=case_id, verb="deliver", actor=actor, effective_on=None) as step:
+        case = step.case
+        opinion = case.events.filter(verb__in=DELIVERY_WINDOWS).order_by("-id").first()
+        if opinion is None or opinion.pk != opinion_event_id:
+            raise RuleRefusal(
+                "not_latest_opinion",
+                _("the case has moved past this opinion: its delivery no longer starts a window"),
+            )
+        if not opinion.effective_on <= delivered_on <= clock.today():
+            raise InvalidInput(
+                "invalid_input",
+                _("delivered_on must be between the decision (%(d)s) and today")
+                % {"d": opinion.effective_on},
+                fields={"delivered_on": "out of range"},
+            )
+        moved = []
+        for d in dl.owed(step.deadlines, *DELIVERY_WINDOWS[opinion.verb]):
+            d.start_on = delivered_on
+            dl.apply_due(d, dl.recompute(d))
+            if d.state == Deadline.State.MISSED and d.due_on >= clock.today():
+                d.state = Deadline.State.OPEN  # the window had not really begun
+            step.touched.append(d)
+            moved.append({"rule": d.rule, "due_on": d.due_on.isoformat()})
+        # As in `_delivery`: what follows the opinion cannot come before the petitioner has it.
+        if delivered_on > case.last_effective_on:
+            step.set(last_effective_on=delivered_on)
+        step.payload = {
+            **payload,
+            "of": opinion.verb,
+            "delivered_on": delivered_on.isoformat(),
+            "windows": moved,
+        }
+    return step.case
+
+
 def case_hearing(
     *,
     case_id: int,
@@ -944,6 +995,39 @@ def case_assign(
             )
         step.set(assignee=assignee)
         step.payload = {"assignee": assignee.username}
+    return step.case
+
+
+# --- bulk import ------------------------------------------------------------------------------
+
+
+def case_import_status(
+    *,
+    case_id: int,
+    actor: User,
+    status: str,
+    source: str,
+    source_status: str,
+    effective_on: dt.date | None = None,
+) -> Case:
+    """Give a case that a bulk import just registered the status its source system reports, as
+    one event (docs/import-export.md). The registration's clocks are voided: the steps happened
+    in the source system on dates this one never saw, so they count neither as met nor as missed,
+    and thousands of historical cases never reach the overdue sweep."""
+    with acting(
+        case_id=case_id,
+        verb="import_status",
+        actor=actor,
+        effective_on=effective_on,
+        holder_only=False,  # the import may register cases for other organs (its organ column)
+        target=status,
+    ) as step:
+        step.void(*{d.rule for d in step.deadlines})
+        step.set(status=status)
+        step.payload = {
+            "source": _text(source, "source", limit=64),
+            "source_status": _text(source_status, "source_status", required=False, limit=200),
+        }
     return step.case
 
 

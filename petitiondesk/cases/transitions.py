@@ -59,10 +59,20 @@ TRANSITIONS: dict[str, Transition] = {
     # The petitioner's own steps.
     "rate": _t({S.REPLIED, S.REVIEWED, S.FINAL, S.CLOSED}, set(), set()),
     "add_material": _t(set(OPEN_STATUSES), set(), set()),
+    # A bulk import of another system's history: a freshly registered case takes the status the
+    # source gives it (cases/services.py `case_import_status`); never an action of the API.
+    "import_status": _t({S.REGISTERED}, ALL_STATUSES - {S.REGISTERED}, STAFF_ACTING),
+    # The recorded delivery of the latest opinion's notice (notices app): the petitioner's windows
+    # restart from that date (cases/services.py `case_deliver`).
+    "deliver": _t({S.REPLIED, S.REVIEWED, S.FINAL}, set(), STAFF_ACTING),
 }
-VERBS = tuple(v for v in TRANSITIONS if v not in {"rate", "add_material", "attach"})
+VERBS = tuple(
+    v
+    for v in TRANSITIONS
+    if v not in {"rate", "add_material", "attach", "import_status", "deliver"}
+)
 # Not steps of the procedure: they never move the "previous step" date that later steps must follow.
-SIDE_VERBS = frozenset({"link", "assign", "attach", "rate", "add_material"})
+SIDE_VERBS = frozenset({"link", "assign", "attach", "rate", "add_material", "deliver"})
 
 
 def check_transition(case: Case, verb: str, target: str | None = None) -> None:

@@ -32,6 +32,8 @@ def refresh_planner_statistics() -> None:
 def run_scheduler(stop: threading.Event) -> None:
     """Run the periodic jobs every PETITIONDESK_SWEEP_INTERVAL_SECONDS until `stop` is set, and
     refresh SQLite's planner statistics at start and hourly."""
+    from petitiondesk.mail.sources import poll_when_due
+    from petitiondesk.notices.services import deliveries_sweep
     from petitiondesk.supervision.services import deadlines_sweep
 
     interval = settings.PETITIONDESK_SWEEP_INTERVAL_SECONDS
@@ -40,6 +42,8 @@ def run_scheduler(stop: threading.Event) -> None:
         close_old_connections()
         try:
             deadlines_sweep()
+            deliveries_sweep()  # notice deliveries due for a retry, or left by a crashed worker
+            poll_when_due()  # the IMAP mailbox, when configured (docs/email.md)
             if last_optimize is None or time.monotonic() - last_optimize >= OPTIMIZE_EVERY_SECONDS:
                 refresh_planner_statistics()
                 last_optimize = time.monotonic()

@@ -1,6 +1,6 @@
 """The staff workbench: work lists, registration, the case page, the board and the export."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -8,6 +8,7 @@ app_name = "desk"
 urlpatterns = [
     path("", views.home, name="home"),
     path("export.csv", views.export_csv, name="export"),
+    path("export.xlsx", views.export_xlsx, name="export_xlsx"),
     path("board/", views.board_page, name="board"),
     path("register/", views.register, name="register"),
     path("cases/<int:case_id>/", views.case_page, name="case"),
@@ -17,4 +18,6 @@ urlpatterns = [
         views.attachment,
         name="attachment",
     ),
+    path("mail/", include("petitiondesk.mail.urls")),
+    path("cases/<int:case_id>/notices/", include("petitiondesk.notices.urls")),
 ]

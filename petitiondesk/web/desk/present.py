@@ -52,6 +52,12 @@ VERB_LABELS = {
     "deadline_recomputed": _("deadline recomputed"),
     "extension_request": _("extension requested"),
     "extension_refuse": _("extension refused"),
+    "notice_issue": _("notice issued"),
+    "notice_sent": _("notice sent"),
+    "notice_send_failed": _("notice could not be sent"),
+    "notice_delivered": _("notice delivered"),
+    "deliver": _("opinion delivered"),
+    "import_status": _("status imported"),
 }
 
 STATE_LABELS = dict(Deadline.State.choices)
@@ -124,6 +130,8 @@ PAYLOAD_LABELS = {
     "relation": _("relation"),
     "assignee": _("handler"),
     "attachment": _("file"),
+    "source": _("source system"),
+    "source_status": _("status in the source system"),
 }
 # Stored codes shown by their label in the page's language.
 VALUE_LABELS: dict[str, dict[str, Any]] = {

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from petitiondesk.cases.worklists import BOARD_ROLES, REGISTERING_ROLES
+from petitiondesk.mail.selectors import READ_ROLES as MAIL_READ_ROLES
 
 register = template.Library()
 
@@ -21,4 +22,6 @@ def desk_nav(context: dict[str, Any]) -> dict[str, Any]:
         links.append((reverse("desk:register"), _("Register")))
     if role in BOARD_ROLES:
         links.append((reverse("desk:board"), _("Supervision board")))
+    if role in MAIL_READ_ROLES:
+        links.append((reverse("desk:mail:quarantine"), _("Mail to review")))
     return {"links": [(url, label, request.path == url) for url, label in links]}
