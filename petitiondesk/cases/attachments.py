@@ -120,17 +120,14 @@ def attachment_add(*, case_id: int, upload: Upload, actor: User | None) -> Attac
             limit = settings.PETITIONDESK_UPLOAD_MAX_FILES
             if step.case.attachments.count() >= limit:
                 raise _too_many(limit)
-            storage_name = _write_file(data)
-            attachment = Attachment.objects.create(
+            attachment = attachment_store(
                 case=step.case,
-                filename=safe_filename(upload.name or "", file_type),
-                content_type=file_type.content_type,
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                storage_name=storage_name,
-                by_petitioner=by_petitioner,
-                uploaded_by=actor,
+                data=data,
+                filename=upload.name or "",
+                file_type=file_type,
+                actor=actor,
             )
+            storage_name = attachment.storage_name
             step.payload = {"attachment": attachment.filename, "attachment_id": attachment.pk}
     except BaseException:
         # The row was not stored, so nothing can reach the file: do not leave it behind.
@@ -143,21 +140,25 @@ def attachment_add(*, case_id: int, upload: Upload, actor: User | None) -> Attac
 def attachment_store(
     *, case: Case, data: bytes, filename: str, file_type: FileType, actor: User | None
 ) -> Attachment:
-    """Store bytes this system made (a notice's PDF) as an attachment of `case`, stored like an
-    upload. Must run inside the caller's transaction with the case locked; when that transaction
-    fails, the caller removes the file with `attachment_discard`. Made documents are part of the
-    record: they do not count against the upload limit."""
+    """Store checked bytes (an upload, or a notice's PDF this system made) as an attachment of
+    `case`; `actor` None is the petitioner. Must run inside the caller's transaction with the case
+    locked; when that transaction fails, the caller removes the file with `attachment_discard`.
+    Made documents are part of the record: they do not count against the upload limit."""
     storage_name = _write_file(data)
-    return Attachment.objects.create(
-        case=case,
-        filename=safe_filename(filename, file_type),
-        content_type=file_type.content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        storage_name=storage_name,
-        by_petitioner=False,
-        uploaded_by=actor,
-    )
+    try:
+        return Attachment.objects.create(
+            case=case,
+            filename=safe_filename(filename, file_type),
+            content_type=file_type.content_type,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            storage_name=storage_name,
+            by_petitioner=actor is None,
+            uploaded_by=actor,
+        )
+    except BaseException:
+        attachment_discard(storage_name)
+        raise
 
 
 def attachment_discard(storage_name: str) -> None:
