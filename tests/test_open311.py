@@ -669,6 +669,29 @@ def test_a_post_answers_in_xml_with_the_spec_elements(
     check_spec_xml(client.get(f"{BASE}/requests/{request_id}.xml").content, "service_requests")
 
 
+def test_a_retried_xml_post_with_an_idempotency_key_replays_the_xml_answer(
+    client: Client, integration_key: str, attributes: Any, handler_bob: User
+) -> None:
+    form = pothole_form(integration_key)
+    body = urlencode(form)
+    url = f"{BASE}/requests.xml"
+    kind = "application/x-www-form-urlencoded"
+    first = client.post(url, body, kind, headers={"Idempotency-Key": "k-1"})
+    again = client.post(url, body, kind, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again["Content-Type"] == "text/xml; charset=utf-8"
+    assert again.content == first.content
+    assert Case.objects.count() == 1
+    # The api_key names the caller: another integration's same key is its own request.
+    other = token_create(user=handler_bob, name="second")
+    third = client.post(
+        url, urlencode({**form, "api_key": other}), kind, headers={"Idempotency-Key": "k-1"}
+    )
+    assert third.status_code == 201 and "Idempotent-Replayed" not in third
+    assert Case.objects.count() == 2
+
+
 def test_a_post_without_a_name_is_anonymous(
     client: Client, integration_key: str, topics: Any
 ) -> None:

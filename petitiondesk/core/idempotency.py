@@ -28,17 +28,31 @@ def _json_error(status: int, code: str, message: str) -> HttpResponse:
 
 def _principal(request: HttpRequest) -> str:
     # Anonymous callers are told apart by address, so one cannot replay another's answer.
+    # Open311 clients name themselves by the api_key form field, not a header.
+    open311_key = request.POST.get("api_key") if request.path.startswith("/open311/") else None
     who = (
         request.headers.get("Authorization")
+        or (f"open311:{open311_key}" if open311_key else None)
         or request.COOKIES.get("sessionid")
         or f"anon:{request.META.get('REMOTE_ADDR', '')}"
     )
     return hashlib.sha256(who.encode()).hexdigest()[:64]
 
 
+def _content_type(path: str) -> str:
+    # Open311 answers in the format its URL names; everything else under /api/ is JSON.
+    if path.startswith("/open311/") and path.endswith(".xml"):
+        return "text/xml; charset=utf-8"
+    if path.startswith("/open311/"):
+        return "application/json; charset=utf-8"
+    return "application/json"
+
+
 def _replay(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(
-        bytes(record.body), status=record.status_code, content_type="application/json"
+        bytes(record.body),
+        status=record.status_code,
+        content_type=_content_type(record.method_path),
     )
     response["Idempotent-Replayed"] = "true"
     return response
