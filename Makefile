@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 VENDOR := petitiondesk/web/static/vendor
-.PHONY: run test lint bench bench-pages bench-import install install-dev migrate clean static messages browser fonts pdftools
+.PHONY: run test lint bench bench-pages bench-import bench-supports install install-dev migrate clean static messages browser fonts pdftools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -93,6 +93,7 @@ bench: install-dev
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/import.py --rows 100000
+	$(BIN)/python bench/supports.py
 
 ## bench-pages: 100,000 generated cases in a fresh PostgreSQL bench database (and SQLite), then the
 ## server time of the work list and case page (bench/generate.py, bench/pages.py)
@@ -102,6 +103,11 @@ bench-pages: install-dev
 ## bench-import: rows/s of `petitiondesk import` for 100,000 TipDM-based rows, SQLite and PostgreSQL
 bench-import: install-dev
 	$(BIN)/python bench/import.py --rows 100000
+
+## bench-supports: 100 supports/s on one suggestion for 30 s on PostgreSQL (request a code, read it
+## back from the SMS file backend, confirm), then the final count checked against the 200s
+bench-supports: install-dev
+	$(BIN)/python bench/supports.py --rate 100 --seconds 30
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

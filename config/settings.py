@@ -94,6 +94,11 @@ PETITIONDESK_PUBLIC_SUBMIT_MAX = env_int("PETITIONDESK_PUBLIC_SUBMIT_MAX", 30)
 PETITIONDESK_PUBLIC_SUBMIT_WINDOW_SECONDS = env_int(
     "PETITIONDESK_PUBLIC_SUBMIT_WINDOW_SECONDS", 600
 )
+# Public support of suggestions: code requests allowed per address and per network (/24 IPv4,
+# /48 IPv6) per window; 0 turns a limit off.
+PETITIONDESK_SUPPORT_IP_MAX = env_int("PETITIONDESK_SUPPORT_IP_MAX", 10)
+PETITIONDESK_SUPPORT_NETWORK_MAX = env_int("PETITIONDESK_SUPPORT_NETWORK_MAX", 50)
+PETITIONDESK_SUPPORT_WINDOW_SECONDS = env_int("PETITIONDESK_SUPPORT_WINDOW_SECONDS", 600)
 
 INSTALLED_APPS = [
     # The admin site asks for the second factor (security.md); it replaces django.contrib.admin.
@@ -119,6 +124,7 @@ INSTALLED_APPS = [
     "petitiondesk.open311",
     "petitiondesk.mail",
     "petitiondesk.notices",
+    "petitiondesk.suggestions",
     "petitiondesk.web",
 ]
 

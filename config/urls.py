@@ -8,6 +8,7 @@ from petitiondesk.api.urls import api
 
 urlpatterns = [
     path("", include("petitiondesk.web.portal")),
+    path("suggestions/", include("petitiondesk.web.suggestions.public")),
     path("desk/", include("petitiondesk.web.desk")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

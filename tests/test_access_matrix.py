@@ -700,6 +700,7 @@ for _area in (
     "tests.access_mail",
     "tests.access_notices",
     "tests.access_transfer",
+    "tests.access_suggestions",
 ):
     _entries = importlib.import_module(_area)
     MATRIX.update(_entries.MATRIX_ENTRIES)

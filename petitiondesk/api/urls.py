@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
 from petitiondesk.notices.api import router as notices_router
+from petitiondesk.suggestions.api import router as suggestions_router
 
 from . import attachments, audit
 from .errors import install_error_handlers
@@ -31,3 +32,4 @@ api.add_router("/v1/", track_router)
 api.add_router("/v1/", attachments.router)
 api.add_router("/v1/", audit.router)
 api.add_router("/v1/", notices_router)
+api.add_router("/v1/", suggestions_router)

@@ -47,6 +47,9 @@ class Profile:
     applies_from: dt.date | None = None
     predecessor: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # People's suggestions (domain.md §9): internal targets in calendar days from receipt
+    # (assess, reply) and from the support threshold being reached (answer).
+    suggestion_targets: dict[str, int] = field(default_factory=dict)
 
     def clock(self, rule: str) -> ClockSpec:
         try:
@@ -88,6 +91,9 @@ def _parse(data: dict[str, Any], source: str) -> Profile:
             backlog_repeat_count=int(data["backlog_repeat_count"]),
             applies_from=data.get("applies_from"),
             predecessor=data.get("predecessor"),
+            suggestion_targets={
+                k: int(v) for k, v in (data.get("suggestion_targets") or {}).items()
+            },
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"profile {source} is invalid: {exc}") from exc

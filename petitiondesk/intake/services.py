@@ -143,6 +143,23 @@ def _petition_department_for(division_code: str) -> Organisation:
     return top
 
 
+def check_received_on(received_on: dt.date) -> dt.date:
+    """A date of receipt staff record: not in the future, not before the first regulations."""
+    if received_on > clock.today():
+        raise InvalidInput(
+            "future_date",
+            _("received_on cannot be in the future"),
+            fields={"received_on": "future"},
+        )
+    if received_on < EARLIEST_RECEIPT:
+        raise InvalidInput(
+            "invalid_input",
+            _("received_on is implausibly early"),
+            fields={"received_on": "too early"},
+        )
+    return received_on
+
+
 def _location(sub: Submission) -> tuple[str, float | None, float | None]:
     location = clean_text(sub.location, "location", limit=300)
     if (sub.lat is None) != (sub.lng is None):
@@ -200,19 +217,7 @@ def petition_submit(*, submission: Submission, actor: User | None, client_ip: st
             raise InvalidInput(
                 "invalid_input", _("unknown channel %s") % channel, fields={"channel": "unknown"}
             )
-        received_on = sub.received_on or today
-        if received_on > today:
-            raise InvalidInput(
-                "future_date",
-                _("received_on cannot be in the future"),
-                fields={"received_on": "future"},
-            )
-        if received_on < EARLIEST_RECEIPT:
-            raise InvalidInput(
-                "invalid_input",
-                _("received_on is implausibly early"),
-                fields={"received_on": "too early"},
-            )
+        received_on = check_received_on(sub.received_on or today)
 
     profile = profile_for_received(received_on)
     if sub.people_count < 1 or sub.representatives < 0:

@@ -19,5 +19,6 @@ urlpatterns = [
         name="attachment",
     ),
     path("mail/", include("petitiondesk.mail.urls")),
+    path("suggestions/", include("petitiondesk.web.suggestions.desk")),
     path("cases/<int:case_id>/notices/", include("petitiondesk.notices.urls")),
 ]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from petitiondesk.cases.worklists import BOARD_ROLES, REGISTERING_ROLES
 from petitiondesk.mail.selectors import READ_ROLES as MAIL_READ_ROLES
+from petitiondesk.suggestions.selectors import READ_ROLES as SUGGESTION_READ_ROLES
 
 register = template.Library()
 
@@ -24,4 +25,6 @@ def desk_nav(context: dict[str, Any]) -> dict[str, Any]:
         links.append((reverse("desk:board"), _("Supervision board")))
     if role in MAIL_READ_ROLES:
         links.append((reverse("desk:mail:quarantine"), _("Mail to review")))
+    if role in SUGGESTION_READ_ROLES:
+        links.append((reverse("desk:suggestions:list"), _("Suggestions")))
     return {"links": [(url, label, request.path == url) for url, label in links]}
