@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,10 @@ def test_a_refused_notice_is_explained_on_the_page(clerk_alice, handler_bob):
         follow=True,
         headers={"Accept-Language": "en"},
     )
-    assert "facts_found is required" in r.content.decode()
+    html = r.content.decode()
+    assert "facts_found is required" in html
+    # Shown as a refusal, not in a success's colours.
+    assert re.search(r'<p class="notice warn" role="alert">[^<]*facts_found is required', html)
     assert not Notice.objects.exists()
 
 
