@@ -397,3 +397,34 @@ def test_the_progress_bar_draws_on_a_terminal_only(tmp_path):
     ProgressBar(quiet)(100, table)
     assert quiet.getvalue() == ""
     table.close()
+
+
+def test_every_tipdm_hotspot_message_maps_tidied_with_its_date():
+    """The third TipDM workbook (4,326 messages), through the shared mapping without a database:
+    every row yields a petition with tidied text and a receipt date in the board's years (the
+    full import path is exercised on the other two workbooks above and in bench/import.py)."""
+    from petitiondesk.intake.readers import open_table
+
+    mapping = load_mapping(MAPPINGS / "tipdm-messages.yaml")
+    table = open_table(
+        need(TIPDM / "messages-hotspots.xlsx"),
+        fmt=mapping.fmt,
+        sheet=mapping.sheet,
+        encoding=mapping.encoding,
+        model=mapping.model,
+    )
+    try:
+        mapping.check_columns(table.columns)
+        rows = [mapping.apply(record) for _line, record in table.rows]
+    finally:
+        table.close()
+    assert len(rows) == 4_326
+    for row in rows:
+        sub = row.submission
+        assert sub.title and sub.content
+        # The scraped padding (\n\t\t… around and between lines) is gone; a tab inside a line
+        # (after "1、" in a list, say) is the writer's own and stays.
+        assert all(line == line.strip() for line in sub.content.split("\n"))
+        assert "\n\n\n" not in sub.content
+        assert sub.received_on is not None and 2010 <= sub.received_on.year <= 2020
+        assert row.requested_at is not None and row.requested_at.tzinfo is not None
