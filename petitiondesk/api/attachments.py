@@ -10,6 +10,7 @@ from petitiondesk.cases.attachments import access_attachment, attachment_add
 from petitiondesk.cases.models import Attachment
 from petitiondesk.cases.selectors import access_case, access_tracked_case
 from petitiondesk.core.downloads import attachment_response
+from petitiondesk.core.ratelimit import client_ip
 
 from .auth import STAFF_AUTH, staff_user
 from .schemas import ERRORS, AccessKey, AttachmentOut, TrackingNumber
@@ -67,6 +68,6 @@ def track_upload(
     case = access_tracked_case(
         tracking_number=tracking_number,
         access_key=x_access_key,
-        ip=request.META.get("REMOTE_ADDR", ""),
+        ip=client_ip(request),
     )
     return Status(201, present_attachment(attachment_add(case_id=case.pk, upload=file, actor=None)))

@@ -22,6 +22,7 @@ from petitiondesk.cases.selectors import (
     petitioner_timeline,
     petitioners_for,
 )
+from petitiondesk.core.ratelimit import client_ip
 from petitiondesk.intake.services import PetitionerData, Submission, petition_submit
 
 from . import schemas as s
@@ -114,7 +115,7 @@ def submit(request: HttpRequest, payload: s.SubmitIn) -> Status[dict[str, Any]]:
     receipt = petition_submit(
         submission=Submission(**data),
         actor=caller(request),
-        client_ip=request.META.get("REMOTE_ADDR", ""),
+        client_ip=client_ip(request),
     )
     case = receipt.case
     return Status(
@@ -216,7 +217,7 @@ for _verb, (_schema, _service) in ACTIONS.items():
 
 
 def _tracked(request: HttpRequest, tracking_number: str, key: str) -> Case:
-    ip = request.META.get("REMOTE_ADDR", "")
+    ip = client_ip(request)
     return access_tracked_case(tracking_number=tracking_number, access_key=key, ip=ip)
 
 

@@ -24,6 +24,7 @@ from petitiondesk.cases.models import CONTENT_MAX, TEXT_FIELD_MAX, Case
 from petitiondesk.cases.selectors import access_case
 from petitiondesk.core.errors import DomainError, NotFound, PermissionDenied
 from petitiondesk.web.auth import staff_page
+from petitiondesk.web.widgets import DateInput
 
 from .facts import StaffFields
 from .models import Delivery, Kind, Language
@@ -35,10 +36,6 @@ from .services import (
     notice_delivery_confirm,
     notice_issue,
 )
-
-
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class IssueForm(forms.Form):
@@ -64,7 +61,7 @@ class IssueForm(forms.Form):
     answer_by = forms.DateField(
         label=gettext_lazy("Answer by"),
         required=False,
-        widget=_date_input(),
+        widget=DateInput(),
         help_text=gettext_lazy("Supervision notices: required."),
     )
     requirements = forms.CharField(
@@ -80,7 +77,7 @@ class IssueForm(forms.Form):
 
 
 class ConfirmForm(forms.Form):
-    delivered_on = forms.DateField(label=gettext_lazy("Delivered on"), widget=_date_input())
+    delivered_on = forms.DateField(label=gettext_lazy("Delivered on"), widget=DateInput())
 
 
 def notices_section(case: Case, user: User) -> dict[str, Any]:

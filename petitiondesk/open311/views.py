@@ -13,6 +13,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from petitiondesk.core.errors import DomainError
+from petitiondesk.core.ratelimit import client_ip
 
 from . import render, selectors
 from .services import PostedRequest, open311_request_create
@@ -80,9 +81,7 @@ class RequestsView(Open311View):
                 code = key[len("attribute[") : -1].removesuffix("][")  # attribute[CODE][]
                 attributes.setdefault(code, []).extend(form.getlist(key))
         posted = PostedRequest(**{f: form.get(f, "") for f in POST_FIELDS}, attributes=attributes)
-        receipt = open311_request_create(
-            posted=posted, client_ip=request.META.get("REMOTE_ADDR", "")
-        )
+        receipt = open311_request_create(posted=posted, client_ip=client_ip(request))
         answer = {
             "service_request_id": receipt.service_request_id,
             "token": receipt.token,

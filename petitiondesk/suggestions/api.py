@@ -14,6 +14,7 @@ from petitiondesk.accounts.models import User
 from petitiondesk.api.auth import STAFF_AUTH, PublicOrStaff, caller, staff_user
 from petitiondesk.api.schemas import ERRORS, AccessKey, In, Input, TrackingNumber
 from petitiondesk.core import clock
+from petitiondesk.core.ratelimit import client_ip
 
 from . import selectors as sel
 from . import services
@@ -22,10 +23,6 @@ from .models import Solicitation, Suggestion
 router = Router(tags=["people's suggestions"])
 
 RowId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
-
-
-def _ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 # --- schemas ----------------------------------------------------------------------------------
@@ -385,7 +382,7 @@ def submit(request: HttpRequest, payload: SuggestionIn) -> Status[dict[str, Any]
     receipt = services.suggestion_submit(
         data=services.SuggestionSubmission(**payload.model_dump()),
         actor=caller(request),
-        client_ip=_ip(request),
+        client_ip=client_ip(request),
     )
     sug = receipt.suggestion
     return Status(
@@ -419,7 +416,7 @@ def public_list(
 def track(
     request: HttpRequest, tracking_number: TrackingNumber, x_access_key: AccessKey = ""
 ) -> dict[str, Any]:
-    sug = sel.tracked_suggestion(tracking_number, x_access_key, ip=_ip(request))
+    sug = sel.tracked_suggestion(tracking_number, x_access_key, ip=client_ip(request))
     return sel.tracked_view(sug)
 
 
@@ -432,7 +429,7 @@ def support_request(
     request: HttpRequest, suggestion_id: RowId, payload: SuggestionContactIn
 ) -> Status[dict[str, Any]]:
     services.support_request(
-        suggestion_id=suggestion_id, contact=payload.contact, client_ip=_ip(request)
+        suggestion_id=suggestion_id, contact=payload.contact, client_ip=client_ip(request)
     )
     return Status(202, {"sent": True})
 
@@ -449,7 +446,7 @@ def support_confirm(
         suggestion_id=suggestion_id,
         contact=payload.contact,
         code=payload.code,
-        client_ip=_ip(request),
+        client_ip=client_ip(request),
     )
     return {"supports": count}
 

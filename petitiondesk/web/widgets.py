@@ -10,6 +10,8 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from petitiondesk.accounts.selectors import active_orgs
+
 
 class FastSelect(forms.Select):
     def render(
@@ -37,3 +39,19 @@ class FastSelect(forms.Select):
         return format_html(
             "<select{}>{}</select>", flatatt(select_attrs), mark_safe("".join(parts))
         )
+
+
+class DateInput(forms.DateInput):
+    """The browser's date picker, with the ISO value it expects."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+def org_choices(exclude: int | None = None) -> list[tuple[str, str]]:
+    """The active organisations as select options, after a blank one; `exclude` by id."""
+    return [("", "—")] + [
+        (code, f"{name} ({code})") for pk, code, name in active_orgs() if pk != exclude
+    ]

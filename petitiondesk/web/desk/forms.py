@@ -9,23 +9,15 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from petitiondesk.accounts.models import User
-from petitiondesk.accounts.selectors import active_orgs
 from petitiondesk.cases.models import TEXT_FIELD_MAX, TITLE_MAX, Case, CaseLink
 from petitiondesk.cases.selectors import appeal_target
 from petitiondesk.cases.services import CLAIM_ROUTES, DECLINE_REASONS
 from petitiondesk.cases.worklists import DEFAULT_SORT, LIST_LABELS
 from petitiondesk.reference.selectors import topic_names
 
-from ..widgets import FastSelect
+from ..widgets import DateInput, FastSelect, org_choices
 
 BLANK: list[tuple[str, Any]] = [("", "—")]
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def _date(label: Any, *, required: bool = False, help_text: Any = "") -> forms.DateField:
@@ -46,10 +38,6 @@ def _choices(form: forms.Form, name: str, choices: list[tuple[str, Any]]) -> Non
 
 def topic_choices() -> list[tuple[str, str]]:
     return BLANK + sorted(topic_names().items(), key=lambda item: item[1])
-
-
-def org_choices(exclude: int | None = None) -> list[tuple[str, str]]:
-    return BLANK + [(code, f"{name} ({code})") for pk, code, name in active_orgs() if pk != exclude]
 
 
 # --- the work list ----------------------------------------------------------------------------

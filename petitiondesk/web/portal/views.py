@@ -28,6 +28,7 @@ from petitiondesk.cases.selectors import (
 )
 from petitiondesk.core.errors import DomainError, NotFound, RateLimited
 from petitiondesk.core.files import ALLOWED_LABELS
+from petitiondesk.core.ratelimit import client_ip
 from petitiondesk.intake.services import petition_submit_with_files
 from petitiondesk.reference.selectors import division_children
 
@@ -48,10 +49,6 @@ SUBMIT_FIELDS = {
     "petitioners.address": "address",
     "petitioners.email": "email",
 }
-
-
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _show_error(
@@ -92,7 +89,7 @@ def submit(request: HttpRequest) -> HttpResponse:
                 receipt = petition_submit_with_files(
                     submission=form.submission(),
                     uploads=form.cleaned_data["attachments"],
-                    client_ip=_client_ip(request),
+                    client_ip=client_ip(request),
                 )
             except DomainError as err:
                 _show_error(form, err, SUBMIT_FIELDS)
@@ -164,7 +161,7 @@ def track(request: HttpRequest) -> HttpResponse:
             case = access_tracked_case(
                 tracking_number=form.cleaned_data["tracking_number"],
                 access_key=form.cleaned_data["access_key"],
-                ip=_client_ip(request),
+                ip=client_ip(request),
             )
         except RateLimited as err:
             minutes = max(1, err.retry_after // 60)

@@ -7,28 +7,15 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from petitiondesk.accounts.selectors import active_orgs
 from petitiondesk.core import clock
 from petitiondesk.suggestions.models import TEXT_MAX, TITLE_MAX, Conversion, Suggestion
 from petitiondesk.suggestions.services import SuggestionSubmission
 
 from ..portal.forms import _topic_choices
+from ..widgets import DateInput, org_choices
 
 DECISIONS = Suggestion.Decision.choices
 CONVERSION_KINDS = Conversion.Kind.choices
-
-
-# DateInput and org_choices are not imported from web.desk: that package's URLconf includes these
-# pages (a circular import).
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs, format="%Y-%m-%d")
-
-
-def org_choices() -> list[tuple[str, str]]:
-    return [("", "—")] + [(code, f"{name} ({code})") for _pk, code, name in active_orgs()]
 
 
 def _area(label: Any, *, rows: int = 4, required: bool = True) -> forms.CharField:

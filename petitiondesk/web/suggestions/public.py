@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from petitiondesk.core.errors import DomainError, NotFound, RateLimited
+from petitiondesk.core.ratelimit import client_ip
 from petitiondesk.suggestions.models import Suggestion
 from petitiondesk.suggestions.selectors import (
     open_solicitations,
@@ -35,10 +36,6 @@ from .forms import CodeForm, ContactForm, SuggestionForm, TrackForm
 
 RECEIPT = "suggestions.receipt"  # session: the receipt, until it has been shown once
 CONTACT = "suggestions.support"  # session: {suggestion id: the contact a code was sent to}
-
-
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _refusal(form: forms.Form, err: DomainError) -> None:
@@ -86,7 +83,7 @@ def _submit(
     if form.is_bound and form.is_valid():
         try:
             receipt = suggestion_submit(
-                data=form.submission(), actor=None, client_ip=_client_ip(request)
+                data=form.submission(), actor=None, client_ip=client_ip(request)
             )
         except DomainError as err:
             _refusal(form, err)
@@ -152,7 +149,7 @@ def support(request: HttpRequest, suggestion_id: int) -> HttpResponse:
             support_request(
                 suggestion_id=suggestion_id,
                 contact=contact_form.cleaned_data["contact"],
-                client_ip=_client_ip(request),
+                client_ip=client_ip(request),
             )
         except DomainError as err:
             _refusal(contact_form, err)
@@ -166,7 +163,7 @@ def support(request: HttpRequest, suggestion_id: int) -> HttpResponse:
                 suggestion_id=suggestion_id,
                 contact=contact,
                 code=code_form.cleaned_data["code"],
-                client_ip=_client_ip(request),
+                client_ip=client_ip(request),
             )
         except DomainError as err:
             _refusal(code_form, err)
@@ -207,7 +204,7 @@ def track(request: HttpRequest) -> HttpResponse:
                 tracked_suggestion(
                     form.cleaned_data["tracking_number"].strip(),
                     form.cleaned_data["access_key"].strip(),
-                    ip=_client_ip(request),
+                    ip=client_ip(request),
                 )
             )
         except RateLimited as err:
