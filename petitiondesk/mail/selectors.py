@@ -38,6 +38,11 @@ def access_message(user: User, message_pk: int) -> InboundMessage:
     return message
 
 
+def may_review(user: User, message: InboundMessage) -> bool:
+    """Whether `user` may release or dismiss `message` now (the pages offer the buttons)."""
+    return user.role in ACT_ROLES and message.state in REVIEW_STATES
+
+
 def check_may_act(user: User) -> None:
     if user.role not in ACT_ROLES:
         raise PermissionDenied("forbidden", _("a %s may not release or dismiss mail") % user.role)

@@ -31,7 +31,7 @@ from petitiondesk.intake.services import (
 from .models import InboundMessage
 from .outbound import case_for_message_ids, make_message_id, remember_outbound
 from .parse import DAEMON_NAMES, LOOP_HEADER, ParsedMail, parse_mail
-from .selectors import access_message, check_may_act
+from .selectors import REVIEW_STATES, access_message, check_may_act
 
 log = logging.getLogger("petitiondesk.mail")
 State = InboundMessage.State
@@ -328,7 +328,7 @@ def mail_dismiss(*, message_pk: int, actor: User) -> InboundMessage:
 
 
 def _check_open(row: InboundMessage) -> None:
-    if row.state not in (State.QUARANTINED, State.FAILED):
+    if row.state not in REVIEW_STATES:
         raise InvalidTransition(
             _("this message is %(state)s: only quarantined or failed messages can be reviewed")
             % {"state": row.get_state_display()}

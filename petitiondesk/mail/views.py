@@ -19,7 +19,7 @@ from petitiondesk.web.auth import staff_page
 
 from .models import InboundMessage
 from .parse import parse_mail
-from .selectors import ACT_ROLES, READ_ROLES, access_message, review_list
+from .selectors import READ_ROLES, access_message, may_review, review_list
 from .services import mail_dismiss, mail_release
 
 LIST_MAX = 200
@@ -51,7 +51,7 @@ def message_page(request: HttpRequest, message_id: int) -> HttpResponse:
         "m": message,
         "body": parsed.body,
         "files": [(f.filename, f.content_type, len(f.data)) for f in parsed.attachments],
-        "may_act": user.role in ACT_ROLES and message.state in ("quarantined", "failed"),
+        "may_act": may_review(user, message),
     }
     return render(request, "mail/message.html", context)
 

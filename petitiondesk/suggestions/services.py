@@ -67,12 +67,11 @@ from .models import (
     SuggestionEvent,
     Support,
 )
-from .transitions import DECIDED, SIDE_VERBS, check_actor, check_transition
+from .transitions import DECIDED, SIDE_VERBS, STAFF_ACTING, check_actor, check_transition
 
 log = logging.getLogger("petitiondesk.suggestions")
 
 S = Suggestion.Status
-STAFF_ACTING = (User.Role.CLERK, User.Role.HANDLER, User.Role.HEAD)
 CODE_TTL = dt.timedelta(minutes=15)
 CODE_ATTEMPTS = 5  # wrong codes allowed per code
 CODES_MAX = 5  # codes sent to one person for one suggestion

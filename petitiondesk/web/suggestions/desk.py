@@ -28,12 +28,14 @@ from petitiondesk.suggestions.selectors import (
     suggestion_for,
     suggestion_stats,
 )
+from petitiondesk.suggestions.transitions import STAFF_ACTING
 
 from ..auth import staff_page
 from .forms import ACTION_FORMS, ActionForm, ListForm, SolicitationForm
 
 # Who publishes and closes solicitations: the office's staff who act on suggestions.
-PUBLISHING_ROLES = ("clerk", "handler", "head")
+# The staff who register suggestions publish solicitations (suggestions/transitions.py).
+PUBLISHING_ROLES = tuple(sorted(STAFF_ACTING))
 
 
 VERB_LABELS = {
