@@ -125,6 +125,8 @@ INSTALLED_APPS = [
     "petitiondesk.mail",
     "petitiondesk.notices",
     "petitiondesk.suggestions",
+    "petitiondesk.routing",
+    "petitiondesk.analytics",
     "petitiondesk.web",
 ]
 

@@ -362,6 +362,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_mail_commands(sub)
 
+    from petitiondesk.analytics.cli import add_analytics_commands
+    from petitiondesk.routing.cli import add_index_commands
+    from petitiondesk.routing.model_cli import add_model_commands
+
+    add_index_commands(sub)
+    add_model_commands(sub)
+    add_analytics_commands(sub)
+
     im = sub.add_parser("import", help="import petitions from CSV, XLSX or JSON with a mapping")
     im.add_argument("file")
     im.add_argument("--mapping", required=True, metavar="MAPPING.yaml")

@@ -701,6 +701,9 @@ for _area in (
     "tests.access_notices",
     "tests.access_transfer",
     "tests.access_suggestions",
+    "tests.access_routing",
+    "tests.access_analytics",
+    "tests.access_supervision",
 ):
     _entries = importlib.import_module(_area)
     MATRIX.update(_entries.MATRIX_ENTRIES)

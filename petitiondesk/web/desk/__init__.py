@@ -20,5 +20,8 @@ urlpatterns = [
     ),
     path("mail/", include("petitiondesk.mail.urls")),
     path("suggestions/", include("petitiondesk.web.suggestions.desk")),
+    path("routing/", include("petitiondesk.routing.urls")),
+    path("analytics/", include("petitiondesk.analytics.urls")),
+    path("supervision/", include("petitiondesk.supervision.urls")),
     path("cases/<int:case_id>/notices/", include("petitiondesk.notices.urls")),
 ]

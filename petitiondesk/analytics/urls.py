@@ -1,0 +1,6 @@
+"""Desk pages of analytics (mounted under /desk/analytics/)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "analytics"
+urlpatterns: list = []

@@ -1,0 +1,6 @@
+"""Desk pages of routing assistance (mounted under /desk/routing/)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "routing"
+urlpatterns: list = []

@@ -1,0 +1,6 @@
+"""Access-matrix entries of the supervision area (merged by tests/test_access_matrix.py)."""
+
+from typing import Any
+
+MATRIX_ENTRIES: dict[tuple[str, str], dict[str, str]] = {}
+PROBE_ENTRIES: dict[tuple[str, str], Any] = {}
