@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 VENDOR := petitiondesk/web/static/vendor
-.PHONY: run test lint bench bench-pages bench-import bench-supports install install-dev migrate clean static messages browser fonts pdftools
+.PHONY: run test lint bench bench-pages bench-import bench-supports bench-analytics bench-replies bench-dedup install install-dev migrate clean static messages browser fonts pdftools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -32,6 +32,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --silent
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/
 	touch $@
 static: $(VENDOR)/.installed
 
@@ -94,6 +95,9 @@ bench: install-dev
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/import.py --rows 100000
 	$(BIN)/python bench/supports.py
+	$(BIN)/python bench/dedup.py
+	$(BIN)/python bench/classify.py
+	$(BIN)/python bench/load.py
 
 ## bench-pages: 100,000 generated cases in a fresh PostgreSQL bench database (and SQLite), then the
 ## server time of the work list and case page (bench/generate.py, bench/pages.py)
@@ -108,6 +112,38 @@ bench-import: install-dev
 ## back from the SMS file backend, confirm), then the final count checked against the 200s
 bench-supports: install-dev
 	$(BIN)/python bench/supports.py --rate 100 --seconds 30
+
+## bench-classify: cross-validated macro-F1 of the routing classifiers (TipDM 495 labelled messages,
+## CFPB 2,085 narratives) and predict_top latency on one core (bench/classify.py)
+.PHONY: bench-classify
+bench-classify: install-dev
+	$(BIN)/python bench/classify.py --repeats 5
+
+## bench-analytics: the counts rebuild, a day's roll-up, the dashboard's server time and the overdue
+## sweep on the PostgreSQL database DATABASE_URL, filled first with bench/generate.py (docs/analytics.md)
+bench-analytics: install-dev
+	$(BIN)/python bench/analytics.py
+
+## bench-replies: reply assistance on the 2,816 real replies (Art. 32 check, retrieval quality) and
+## query latency at 2,816 and 100,000 cases (bench/replies.py; docs/intelligence.md)
+bench-replies: install-dev
+	$(BIN)/python bench/replies.py
+
+## bench-load: submissions and reads with idempotent retries, 1/8/32 clients on PostgreSQL (2 app
+## processes) and SQLite, the django-helpdesk peer and the pgbench insert ceiling (bench/load.py);
+## LOAD_SECONDS=5 for a short check
+LOAD_SECONDS ?= 60
+.PHONY: bench-load
+bench-load: install-dev
+	@command -v wrk >/dev/null || (echo "installing wrk (Debian package) for the load generator"; \
+	  apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/load.py --seconds $(LOAD_SECONDS)
+
+## bench-dedup: the near-duplicate index at 1,000,000 petitions generated from the TipDM messages
+## (insert rate, lookup latency, memory, save/load) and recall against datasketch on 20,000
+## (bench/dedup.py; docs/intelligence.md)
+bench-dedup: install-dev
+	$(BIN)/python bench/dedup.py --docs 1000000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

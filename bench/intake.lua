@@ -11,6 +11,10 @@
 --   PD_KIND    staff | public     PD_TOKEN  bearer token (staff)
 --   PD_SECONDS measured seconds    PD_BUDGET most requests per thread
 --   PD_TAG     run tag (unique)    PD_OUT    directory for the summary and the ids
+-- Optional, for bench/load.py (staff kind; off by default):
+--   PD_READ_EVERY  N: every Nth request reads back (GET) a case this thread created
+--   PD_RETRY_EVERY N: every Nth submission is sent again with the same Idempotency-Key; its
+--                  answer must be the first one replayed (same case id, nothing new stored)
 
 local ffi = require("ffi")
 ffi.cdef([[
@@ -32,6 +36,8 @@ local BUDGET = tonumber(os.getenv("PD_BUDGET") or "100000")
 local TAG = os.getenv("PD_TAG") or "run"
 local OUT = os.getenv("PD_OUT") or "."
 local PARKED_MS = 1e9 -- "never": the connection waits for wrk to stop
+local READ_EVERY = tonumber(os.getenv("PD_READ_EVERY") or "0")
+local RETRY_EVERY = tonumber(os.getenv("PD_RETRY_EVERY") or "0")
 
 -- main state -----------------------------------------------------------------------------------
 
@@ -52,7 +58,13 @@ ids = {}
 errors_seen = {}
 first_send = -1
 last_recv = -1
+reads_ok = 0
+replayed = 0
+retried = 0
+replay_ids = {}
 local deadline = nil
+local submissions = 0
+local retry_queue = {}
 
 local TOPICS = {
   { "孩子入学学位分配问题", "户籍在本学区却被分配到十公里外的学校，请求重新分配学位。" },
@@ -91,6 +103,16 @@ function delay()
   return 0
 end
 
+-- wrk.format uses the headers given *instead of* wrk.headers: copy them, then add the key.
+local function with_key(key)
+  local headers = {}
+  for name, value in pairs(wrk.headers) do
+    headers[name] = value
+  end
+  headers["Idempotency-Key"] = key
+  return headers
+end
+
 function request()
   if deadline == nil then
     -- wrk calls request() once on the first thread to check the format, before any delay():
@@ -98,6 +120,16 @@ function request()
     return wrk.format(nil, nil, nil, "{}")
   end
   sent = sent + 1
+  if READ_EVERY > 0 and sent % READ_EVERY == 0 and #ids > 0 then
+    local id = ids[(sent * 7919) % #ids + 1]
+    return wrk.format("GET", "/api/v1/petitions/" .. id, nil, nil)
+  end
+  if #retry_queue > 0 then
+    local again = table.remove(retry_queue, 1)
+    retried = retried + 1
+    return wrk.format(nil, nil, with_key(again[1]), again[2])
+  end
+  submissions = submissions + 1
   local topic = TOPICS[(sent + tid) % #TOPICS + 1]
   local n = sent % 10000
   local body
@@ -108,6 +140,13 @@ function request()
     body = string.format(PUBLIC_FMT, topic[1], TAG, tid, sent, TAG, tid, sent, topic[2],
       sent % 90 + 1, n, n, n % 500 + 1)
   end
+  if RETRY_EVERY > 0 and submissions % RETRY_EVERY == 0 then
+    -- Sent now and queued for the next request: the retry may overlap the original (a client
+    -- that timed out) or follow it; either way exactly one of the two may create the case.
+    local key = TAG .. "-" .. tid .. "-" .. sent
+    retry_queue[#retry_queue + 1] = { key, body }
+    return wrk.format(nil, nil, with_key(key), body)
+  end
   return wrk.format(nil, nil, nil, body)
 end
 
@@ -115,8 +154,14 @@ function response(status, headers, body)
   received = received + 1
   last_recv = now()
   counts[status] = (counts[status] or 0) + 1
-  if status == 201 then
+  local replay = headers["Idempotent-Replayed"] or headers["idempotent-replayed"]
+  if status == 201 and replay then
+    replayed = replayed + 1
+    replay_ids[#replay_ids + 1] = tonumber(body:match('"id"%s*:%s*(%d+)')) or -1
+  elseif status == 201 then
     ids[#ids + 1] = tonumber(body:match('"id"%s*:%s*(%d+)')) or -1
+  elseif status == 200 and READ_EVERY > 0 then
+    reads_ok = reads_ok + 1
   elseif #errors_seen < 5 then
     errors_seen[#errors_seen + 1] = status .. " " .. body:sub(1, 300)
   end
@@ -136,7 +181,15 @@ function done(summary, latency, requests)
   local first, last = nil, nil
   local idfile = assert(io.open(OUT .. "/ids.txt", "w"))
   local samples = {}
+  local replayfile = assert(io.open(OUT .. "/replay_ids.txt", "w"))
+  local reads_total, replayed_total, retries_total = 0, 0, 0
   for _, thread in ipairs(threads) do
+    retries_total = retries_total + thread:get("retried")
+    reads_total = reads_total + thread:get("reads_ok")
+    replayed_total = replayed_total + thread:get("replayed")
+    for _, id in ipairs(thread:get("replay_ids")) do
+      replayfile:write(id, "\n")
+    end
     total.sent = total.sent + thread:get("sent")
     total.received = total.received + thread:get("received")
     for status, n in pairs(thread:get("counts")) do
@@ -153,6 +206,7 @@ function done(summary, latency, requests)
     if l >= 0 and (last == nil or l > last) then last = l end
   end
   idfile:close()
+  replayfile:close()
   local status_parts = {}
   for status, n in pairs(statuses) do
     status_parts[#status_parts + 1] = string.format('"%d":%d', status, n)
@@ -162,12 +216,14 @@ function done(summary, latency, requests)
   out:write(string.format(
     '{"sent":%d,"received":%d,"statuses":{%s},"elapsed_s":%.6f,'
       .. '"socket_errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},'
-      .. '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f},'
+      .. '"latency_us":{"p50":%d,"p90":%d,"p95":%d,"p99":%d,"max":%d,"mean":%.1f},'
+      .. '"reads_ok":%d,"replayed":%d,"retries":%d,'
       .. '"wrk_requests":%d,"wrk_duration_us":%d,"error_samples":[%s]}\n',
     total.sent, total.received, table.concat(status_parts, ","),
     (first and last) and (last - first) or 0,
     e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    latency.mean, summary.requests, summary.duration, table.concat(samples, ",")))
+    latency:percentile(50), latency:percentile(90), latency:percentile(95),
+    latency:percentile(99), latency.max, latency.mean, reads_total, replayed_total, retries_total,
+    summary.requests, summary.duration, table.concat(samples, ",")))
   out:close()
 end

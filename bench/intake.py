@@ -91,6 +91,7 @@ class Level:
     errors: int = 0  # non-201 answers + socket errors + requests left unanswered
     rate: float = 0.0  # 201s per second
     p50_ms: float = 0.0
+    p95_ms: float = 0.0
     p99_ms: float = 0.0
     max_ms: float = 0.0
     stored: int = 0  # rows added to cases_case during the level
@@ -100,6 +101,8 @@ class Level:
     app_ms: float = 0.0  # CPU ms per submission in the web processes
     db_ms: float = 0.0  # CPU ms per submission in PostgreSQL
     wrk_cpu: float = 0.0  # the load generator, % of one core
+    reads: int = 0  # 200 answers to reads (bench/load.py: PD_READ_EVERY)
+    replayed: int = 0  # 201s replayed for a retried Idempotency-Key (PD_RETRY_EVERY)
     statuses: dict[str, int] = field(default_factory=dict)
     error_samples: list[str] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
@@ -171,7 +174,8 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: flo
             tail = log.read_text(errors="replace")[-1500:]
             raise BenchError(f"server exited with {proc.returncode} before answering:\n{tail}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
+            # The schema takes seconds to build on a busy 2-core machine: wait for it.
+            with urllib.request.urlopen(url, timeout=20) as resp:
                 if resp.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -433,16 +437,21 @@ def run_level(
     level.sent = summary["sent"]
     level.received = summary["received"]
     level.statuses = summary["statuses"]
-    level.created = int(level.statuses.get("201", 0))
+    # Replayed 201s (a retried Idempotency-Key) and reads are not new petitions (bench/load.py).
+    level.replayed = int(summary.get("replayed", 0))
+    level.reads = int(summary.get("reads_ok", 0))
+    level.created = int(level.statuses.get("201", 0)) - level.replayed
     # A read error on a request in flight leaves it unanswered (counted below); read errors on
     # connections parked after the deadline (the server closing idle keep-alives) are harmless.
     sock = summary["socket_errors"]
     unanswered = level.sent - level.received
-    level.errors = level.received - level.created + unanswered + sock["connect"] + sock["timeout"]
+    answered_ok = level.created + level.replayed + level.reads
+    level.errors = level.received - answered_ok + unanswered + sock["connect"] + sock["timeout"]
     elapsed = summary["elapsed_s"]
     level.rate = level.created / elapsed if elapsed > 0 else 0.0
     lat = summary["latency_us"]
     level.p50_ms, level.p99_ms, level.max_ms = lat["p50"] / 1e3, lat["p99"] / 1e3, lat["max"] / 1e3
+    level.p95_ms = lat.get("p95", 0) / 1e3
     level.stored = stored
     level.ids = ids
     level.error_samples = summary["error_samples"]
@@ -464,6 +473,14 @@ def run_level(
         problems.append(f"{len(ids)} ids for {level.created} 201s")
     if unanswered:
         problems.append(f"{unanswered} request(s) unanswered at the cut-off")
+    replay_file = out / "replay_ids.txt"
+    replay_ids = [int(x) for x in replay_file.read_text().split()] if replay_file.exists() else []
+    created_ids = set(ids)
+    strays = [i for i in replay_ids if i not in created_ids]
+    if strays:
+        problems.append(
+            f"{len(strays)} replayed id(s) not created in this level, e.g. {strays[:3]}"
+        )
     level.check = "ok" if not problems else "MISMATCH: " + "; ".join(problems)
     return level
 

@@ -5,6 +5,7 @@ Read by every process (web, worker, CLI, tests). See docs/operations.md for each
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -85,6 +86,11 @@ PETITIONDESK_CALENDAR_TTL_SECONDS = env_int("PETITIONDESK_CALENDAR_TTL_SECONDS",
 # How long a process trusts a looked-up API token (revocation delay) and the org lookups of intake.
 PETITIONDESK_TOKEN_CACHE_SECONDS = env_int("PETITIONDESK_TOKEN_CACHE_SECONDS", 10)
 PETITIONDESK_ORG_CACHE_SECONDS = env_int("PETITIONDESK_ORG_CACHE_SECONDS", 30)
+# Repeat-petitioner keys (routing/identity.py); empty: derived from SECRET_KEY.
+PETITIONDESK_IDENTITY_KEY = env_str("PETITIONDESK_IDENTITY_KEY", "")
+# The near-duplicate index (routing/similarity.py): where its copy is saved, and how often.
+PETITIONDESK_INDEX_DIR = Path(env_str("PETITIONDESK_INDEX_DIR", str(DATA_DIR / "index")))
+PETITIONDESK_INDEX_SAVE_SECONDS = env_int("PETITIONDESK_INDEX_SAVE_SECONDS", 300)
 PETITIONDESK_SWEEP_INTERVAL_SECONDS = env_int("PETITIONDESK_SWEEP_INTERVAL_SECONDS", 60)
 # Petitioner tracking: failed guesses allowed per window, per IP and per tracking number.
 PETITIONDESK_TRACK_MAX_FAILURES = env_int("PETITIONDESK_TRACK_MAX_FAILURES", 10)
@@ -131,6 +137,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: times every request and counts every response (/metrics).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # The request id is set before anything logs (docs/deploy.md "Logs").
+    "petitiondesk.core.logging.RequestIdMiddleware",
+    # A database that does not answer or a full upload volume: 503/507, never a 500.
+    "petitiondesk.core.unavailable.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -145,6 +157,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "petitiondesk.core.idempotency.ApiRequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes requires: it answers locked-out logins.
     "axes.middleware.AxesMiddleware",
 ]
@@ -199,6 +212,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
         ),
     }
+
+# Analytics reads from a read replica when one is configured (docs/deploy.md).
+PETITIONDESK_REPLICA_URL = env_str("PETITIONDESK_REPLICA_URL", "")
+if PETITIONDESK_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        PETITIONDESK_REPLICA_URL,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=DATABASES["default"]["CONN_HEALTH_CHECKS"],
+    )
+    # Tests read the replica's rows from the primary's test database.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["petitiondesk.core.dbrouter.AnalyticsReplicaRouter"]
+# The same backends, counting connections, queries and their duration for /metrics.
+for _db in DATABASES.values():
+    if _db["ENGINE"].startswith("django.db.backends."):
+        _db["ENGINE"] = _db["ENGINE"].replace(
+            "django.db.backends.", "django_prometheus.db.backends."
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -267,6 +298,12 @@ if PETITIONDESK_HTTPS:
     if env_bool("PETITIONDESK_BEHIND_PROXY", False):
         # The reverse proxy terminates TLS and says so in this header (never trust it otherwise).
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Load balancers and Prometheus probe the app directly over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+# Origins (https://host) allowed to POST forms when the proxy does not pass the Host header on.
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in env_str("PETITIONDESK_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
 # A strict Content-Security-Policy: no inline script or style, nothing from other origins.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -377,15 +414,46 @@ PETITIONDESK_IMAP_PASSWORD = os.environ.get("PETITIONDESK_IMAP_PASSWORD", "")
 PETITIONDESK_IMAP_FOLDER = env_str("PETITIONDESK_IMAP_FOLDER", "INBOX")
 PETITIONDESK_IMAP_POLL_SECONDS = env_int("PETITIONDESK_IMAP_POLL_SECONDS", 300)
 
+# --- operations (docs/deploy.md) ---
+# Who may read /metrics (addresses or networks, comma-separated); others get a 404.
+try:
+    PETITIONDESK_METRICS_ALLOW = [
+        ipaddress.ip_network(n.strip(), strict=False)
+        for n in env_str("PETITIONDESK_METRICS_ALLOW", "127.0.0.1,::1").split(",")
+        if n.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PETITIONDESK_METRICS_ALLOW: {exc}") from exc
+# /healthz says "degraded" and `petitiondesk check` fails when no worker loop finished this long.
+PETITIONDESK_HEARTBEAT_STALE_SECONDS = env_int("PETITIONDESK_HEARTBEAT_STALE_SECONDS", 600)
+# plain: human-readable lines; json: one JSON object a line, with the request id.
+PETITIONDESK_LOG_FORMAT = env_str("PETITIONDESK_LOG_FORMAT", "plain")
+if PETITIONDESK_LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(
+        f"PETITIONDESK_LOG_FORMAT must be plain or json, not {PETITIONDESK_LOG_FORMAT!r}"
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "petitiondesk.core.logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "petitiondesk.core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": PETITIONDESK_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "loggers": {
         "petitiondesk": {
             "handlers": ["console"],
             "level": env_str("PETITIONDESK_LOG_LEVEL", "INFO"),
         },
+        # Server errors (500s) with their traceback; Django prints them only with DEBUG on.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }

@@ -5,6 +5,7 @@ from django.views.defaults import page_not_found
 
 from petitiondesk.api.errors import error_response
 from petitiondesk.api.urls import api
+from petitiondesk.core import health, metrics
 
 urlpatterns = [
     path("", include("petitiondesk.web.portal")),
@@ -15,7 +16,12 @@ urlpatterns = [
     path("accounts/", include("petitiondesk.accounts.urls")),
     path("api/", api.urls),
     path("open311/v2/", include("petitiondesk.open311.urls")),
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]
+
+# A database that does not answer is a 503, not a 500 (petitiondesk/core/unavailable.py).
+handler500 = "petitiondesk.core.unavailable.handler500"
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -369,6 +369,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_index_commands(sub)
     add_model_commands(sub)
     add_analytics_commands(sub)
+    from petitiondesk.core.cli import add_ops_commands
+
+    add_ops_commands(sub)
+    from petitiondesk.core.backup_cli import add_backup_commands
+
+    add_backup_commands(sub)
 
     im = sub.add_parser("import", help="import petitions from CSV, XLSX or JSON with a mapping")
     im.add_argument("file")

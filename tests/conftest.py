@@ -147,6 +147,19 @@ def _fresh_memos() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_index(settings: Any, tmp_path_factory: Any, monkeypatch: Any) -> Any:
+    """Each test starts with an empty near-duplicate index saved nowhere shared, which catches up
+    with the database on every lookup (rolled-back test rows never reach on_commit)."""
+    from petitiondesk.routing import similarity
+
+    settings.PETITIONDESK_INDEX_DIR = tmp_path_factory.mktemp("index")
+    monkeypatch.setattr(similarity, "CATCH_UP_SECONDS", 0.0)
+    similarity.reset()
+    yield
+    similarity.reset()
+
+
+@pytest.fixture(autouse=True)
 def _public_submit_limit(settings: Any) -> None:
     """Tests submit many petitions from one test client address; the limit has its own tests."""
     settings.PETITIONDESK_PUBLIC_SUBMIT_MAX = 0

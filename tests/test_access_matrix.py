@@ -704,6 +704,7 @@ for _area in (
     "tests.access_routing",
     "tests.access_analytics",
     "tests.access_supervision",
+    "tests.access_ops",
 ):
     _entries = importlib.import_module(_area)
     MATRIX.update(_entries.MATRIX_ENTRIES)

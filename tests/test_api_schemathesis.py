@@ -196,7 +196,12 @@ def world(
     ]
     receipts = []
     for n in range(len(steps) + 1):
-        body = letter(content=f"第{n}号来信：户籍在本学区却被分配到十公里外的学校。")
+        # Six people with the same complaint: near-duplicates, not one person's same matter
+        # (which would be refused while pending elsewhere, docs/intelligence.md).
+        body = letter(
+            content=f"第{n}号来信：户籍在本学区却被分配到十公里外的学校。",
+            petitioners=[{"name": f"王{n}", "phone": f"1380000{n:04d}"}],
+        )
         receipt = ok(alice.post("/petitions", body), 201)
         for client, verb, step in steps[:n]:
             ok(client.act(receipt["id"], verb, **step))

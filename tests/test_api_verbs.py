@@ -585,7 +585,9 @@ def test_link_records_a_relation_and_leaves_status_and_deadlines_alone(desk):
 
     assert body["status"] == "routed"
     assert body["org"] == "K-EDU"
-    assert {"other_id": other_id, "relation": "related"} in body["links"]
+    assert {"other_id": other_id, "relation": "related", "score": None, "basis": []} in body[
+        "links"
+    ]
     assert deadlines_in(body) == deadlines_before == deadlines_in_db(case_id)
     assert CaseLink.objects.filter(case_id=case_id, other_id=other_id, relation="related").exists()
     [event] = events_of(case_id, "link")
@@ -598,7 +600,9 @@ def test_link_by_a_supervisor_of_the_jurisdiction_is_allowed(desk):
 
     body = ok(desk.carol.act(case_id, "link", other_id=other_id, relation="duplicate"))
 
-    assert {"other_id": other_id, "relation": "duplicate"} in body["links"]
+    assert {"other_id": other_id, "relation": "duplicate", "score": None, "basis": []} in body[
+        "links"
+    ]
     assert events_of(case_id, "link")[0].actor_org.code == "C"
 
 

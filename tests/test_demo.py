@@ -108,6 +108,8 @@ class TestSmallDemo:
         for case in accusations:
             assert case.org_id not in set(case.accused_orgs.values_list("id", flat=True))
 
+    SWEEP_VERBS = frozenset({"overdue", "remind", "supervise", "list_supervision", "backlog_flag"})
+
     def test_every_case_starts_with_its_registration_and_no_date_is_in_the_future(
         self, demo: str
     ) -> None:
@@ -116,7 +118,9 @@ class TestSmallDemo:
             events = list(case.events.all())
             assert events[0].verb == "register"
             assert events[0].effective_on == case.received_on
-            steps = [e.effective_on for e in events if e.verb != "overdue"]
+            # The case's own steps; what the sweep records (overdue clocks, the supervision
+            # ladder) is dated when the breach is found, which a back-dated demo step precedes.
+            steps = [e.effective_on for e in events if e.verb not in self.SWEEP_VERBS]
             assert steps == sorted(steps)
             assert steps[-1] <= today
         oldest = Case.objects.order_by("received_on").first()

@@ -32,7 +32,7 @@ def snapshot(case_id: int) -> dict[str, Any]:
         "deadlines": rows(Deadline),
         "events": events,
         "links": sorted(
-            (link.relation, Case.objects.get(pk=link.other_id).title)
+            (link.relation, Case.objects.get(pk=link.other_id).title, link.score, link.basis)
             for link in CaseLink.objects.filter(case_id=case_id)
         ),
     }
@@ -71,10 +71,21 @@ def test_both_writers_store_identical_rows(api_as, clerk_alice, monkeypatch):
     assert anonymous[0]["petitioners"] == anonymous[1]["petitioners"] == []
     assert anonymous[0]["case"] == anonymous[1]["case"]
     assert via_statement["deadlines"] and via_statement["petitioners"]
-    # The second submission repeats the first: it alone carries a duplicate link.
-    assert via_orm.pop("links") == [("duplicate", body["title"])]
+    # The second submission repeats the first: it alone carries a duplicate link, and the same
+    # petitioner's same matter.
+    title = body["title"]
+    assert via_orm.pop("links") == [
+        ("duplicate", title, 1.0, ["same_text"]),
+        ("same_matter", title, 1.0, ["same_text", "same_petitioner", "same_org"]),
+    ]
     assert via_statement.pop("links") == []
     assert via_statement == via_orm
+    # A third one, through the statement: its links to identical texts carry the same grounds.
+    third = api_as(clerk_alice).post("/petitions", body).json()["id"]
+    exact = snapshot(third)["links"]
+    assert [link for link in exact if link[0] == "duplicate" and link[1] == title] == [
+        ("duplicate", title, 1.0, ["same_text"])
+    ] * 2
 
 
 def test_an_exact_repeat_is_linked_to_the_earlier_cases(api_as, clerk_alice):
@@ -83,7 +94,14 @@ def test_an_exact_repeat_is_linked_to_the_earlier_cases(api_as, clerk_alice):
     # Spacing and full-width forms do not make a different text.
     second = api.post("/petitions", letter(content=letter()["content"].replace("，", ", ") + "  "))
     assert second.status_code == 201
-    assert second.json()["duplicates"] == [{"id": first["id"], "score": 1.0}]
+    assert second.json()["duplicates"] == [
+        {
+            "id": first["id"],
+            "score": 1.0,
+            "relation": "same_matter",  # the same petitioner, too
+            "basis": ["same_text", "same_petitioner", "same_org"],
+        }
+    ]
     assert CaseLink.objects.filter(
         case_id=second.json()["id"], other_id=first["id"], relation="duplicate"
     ).exists()

@@ -33,7 +33,9 @@ def test_reading_a_case_costs_the_same_queries_however_long_its_timeline(
 
     clerk, bob = api_as(clerk_alice), api_as(handler_bob)
     short = clerk.post("/petitions", letter(title="一")).json()["id"]
-    long = clerk.post("/petitions", letter(title="二")).json()["id"]
+    # Another petitioner (the same one would bring the same matter, pending at K-XF: refused).
+    other = [{"name": "李四", "phone": "13911112222"}]
+    long = clerk.post("/petitions", letter(title="二", petitioners=other)).json()["id"]
     assert clerk.act(long, "route", to_org="K-EDU").status_code == 200
     assert bob.act(long, "accept", claim_route=6).status_code == 200
     assert clerk.act(long, "link", other_id=short, relation="related").status_code == 200

@@ -571,11 +571,15 @@ def _queries(client: Client, url: str) -> int:
 
 # A handler's page: session (1), user (1), the open clocks due soon (1), one capped count per list
 # of the role (6), the page (1), the next due dates of its rows (1); topics and organisations come
-# from per-process memos, and the session is rewritten only every 5 minutes (core/sessions.py).
-LIST_QUERIES = 10
+# from per-process memos, and the session is rewritten only every 5 minutes (core/sessions.py);
+# the unread supervision notifications in the navigation (1).
+LIST_QUERIES = 11
 # The case page: 13, plus 1 for its notices (their deliveries cost one more only when there are
-# notices; tests/test_notices_desk.py pins that their number does not matter).
-CASE_QUERIES = 14
+# notices; tests/test_notices_desk.py pins that their number does not matter), 1 for the unread
+# notifications in the navigation, and 2 for the routing assistance: the kept suggestions, and
+# the near-duplicate index catching up (at most once a second in a server; on every lookup in the
+# tests, tests/conftest.py).
+CASE_QUERIES = 17
 
 
 def test_the_work_list_costs_the_same_queries_for_one_case_and_for_many(

@@ -1,1 +1,85 @@
+"""Pre-aggregated counts for dashboards and KPIs, kept current from the case event log.
+
+Pages and the API read `DailyCount` only (style.md: dashboards never aggregate the live case
+table). `analytics.rollup` maintains it: `CaseTally` remembers what each case contributes, so a
+case re-classified or acted on later moves its counts instead of counting them twice, and
+`RollupState` is the high-water mark of processed events (locked while a roll-up runs).
+"""
+
 from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from petitiondesk.accounts.models import Organisation
+from petitiondesk.cases.models import Case
+
+
+class RollupState(models.Model):
+    """One row per roll-up (today only `counts`): how far into the event log it has read."""
+
+    name = models.CharField(max_length=32, unique=True)
+    last_event_id = models.BigIntegerField(default=0)
+    ran_at = models.DateTimeField(null=True, blank=True)
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at event {self.last_event_id}"
+
+
+class DailyCount(models.Model):
+    """How many times `metric` happened on `day` at `org`, in total (`dimension` "") or for one
+    value of one case dimension (topic, division, channel, category).
+
+    Key/value rather than one wide row per combination of dimensions: each chart reads one
+    dimension at a time, so storing the marginals keeps the rows a chart scans to
+    days x organisations x values of that one dimension, and new metrics need no migration.
+    """
+
+    class Dimension(models.TextChoices):
+        TOTAL = "", _("total")
+        TOPIC = "topic", _("topic")
+        DIVISION = "division", _("division")
+        CHANNEL = "channel", _("channel")
+        CATEGORY = "category", _("category")
+
+    day = models.DateField()
+    org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    metric = models.CharField(max_length=40)
+    dimension = models.CharField(max_length=12, choices=Dimension.choices, blank=True)
+    value = models.CharField(max_length=64, blank=True)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "org", "metric", "dimension", "value"], name="daily_count_key"
+            )
+        ]
+        indexes = [
+            # Every read is "one metric, one dimension, a range of days, some organisations";
+            # with value and n in the key too, PostgreSQL answers it from the index alone.
+            models.Index(
+                fields=["metric", "dimension", "day", "org", "value", "n"],
+                name="daily_count_read_all",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric} {self.dimension}={self.value}: {self.n}"
+
+
+class CaseTally(models.Model):
+    """What one case contributes to `DailyCount` as last rolled up: its dimensions and its
+    entries `[day, org_id, metric, n]`. The roll-up recomputes a case's entries from its events
+    and clocks and applies only the difference."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    topic = models.CharField(max_length=64, blank=True)
+    division_code = models.CharField(max_length=12, blank=True)
+    channel = models.CharField(max_length=8, blank=True)
+    category = models.CharField(max_length=16, blank=True)
+    entries = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"tally of case {self.case_id}"

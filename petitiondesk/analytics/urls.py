@@ -1,6 +1,12 @@
 """Desk pages of analytics (mounted under /desk/analytics/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import report_views, views
 
 app_name = "analytics"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export/<str:name>.<str:fmt>", views.export, name="export"),
+    path("report/<str:kind>.<str:fmt>", report_views.report_download, name="report"),
+]

@@ -113,9 +113,28 @@ class DeadlineOut(Schema):
     state: str
 
 
+class FlagOut(Schema):
+    """An earlier case on the same matter that stops this one: `final` (Art. 36 ¶3) or
+    `same_matter_pending` (Art. 19 ¶3)."""
+
+    kind: Literal["final", "same_matter_pending"]
+    case_id: int
+    tracking_number: str
+    status: str
+    org: str
+
+
+class SuggestionOut(Schema):
+    value: str
+    label: str
+    confidence: float
+
+
 class DuplicateOut(Schema):
     id: int
     score: float
+    relation: str = "duplicate"  # or same_matter: the same petitioner on the same matter
+    basis: list[str] = []
 
 
 class SubmitOut(Schema):
@@ -127,7 +146,9 @@ class SubmitOut(Schema):
     org: str
     deadlines: list[DeadlineOut]
     duplicates: list[DuplicateOut]
+    flags: list[FlagOut] = []
     suggested_routes: list[dict[str, object]]
+    suggestions: dict[str, list[SuggestionOut]] = {}
 
 
 class PetitionerOut(Schema):
@@ -153,6 +174,8 @@ class EventOut(Schema):
 class LinkOut(Schema):
     other_id: int
     relation: str
+    score: float | None = None  # estimated text similarity, for links proposed at intake
+    basis: list[str] = []  # why: same_text, similar_text, same_petitioner, same_org
 
 
 class CaseSummaryOut(Schema):
@@ -197,6 +220,7 @@ class CaseOut(CaseSummaryOut):
     deadlines: list[DeadlineOut]
     events: list[EventOut]
     links: list[LinkOut]
+    flags: list[FlagOut] = []
     attachments: list[AttachmentOut]
     version: int
 

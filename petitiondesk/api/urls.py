@@ -3,8 +3,10 @@ from typing import Any
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
+from petitiondesk.analytics.api import router as analytics_router
 from petitiondesk.notices.api import router as notices_router
 from petitiondesk.suggestions.api import router as suggestions_router
+from petitiondesk.supervision.api import router as supervision_router
 
 from . import attachments, audit
 from .errors import install_error_handlers
@@ -33,3 +35,6 @@ api.add_router("/v1/", attachments.router)
 api.add_router("/v1/", audit.router)
 api.add_router("/v1/", notices_router)
 api.add_router("/v1/", suggestions_router)
+api.add_router("/v1/", analytics_router)
+api.add_router("/v1/", supervision_router)
+api.add_router("/v1/", "petitiondesk.routing.api.router")  # reply assistance

@@ -21,9 +21,11 @@ from petitiondesk.cases.selectors import (
     case_list,
     petitioner_timeline,
     petitioners_for,
+    repeat_flags,
 )
 from petitiondesk.core.ratelimit import client_ip
 from petitiondesk.intake.services import PetitionerData, Submission, petition_submit
+from petitiondesk.routing.advice import advise
 
 from . import schemas as s
 from .attachments import present_attachment
@@ -101,6 +103,7 @@ def present_case(case: Case, viewer: User) -> dict[str, Any]:
         "deadlines": _deadlines(detail["deadlines"]),  # type: ignore[arg-type]
         "events": [_event(e) for e in detail["events"]],  # type: ignore[attr-defined]
         "links": detail["links"],
+        "flags": detail["flags"],
         "attachments": [present_attachment(a) for a in detail["attachments"]],  # type: ignore[attr-defined]
         "version": case.version,
     }
@@ -112,12 +115,16 @@ def present_case(case: Case, viewer: User) -> dict[str, Any]:
 def submit(request: HttpRequest, payload: s.SubmitIn) -> Status[dict[str, Any]]:
     data = payload.model_dump()
     data["petitioners"] = [PetitionerData(**p) for p in data["petitioners"]]
+    actor = caller(request)
     receipt = petition_submit(
         submission=Submission(**data),
-        actor=caller(request),
+        actor=actor,
         client_ip=client_ip(request),
     )
     case = receipt.case
+    matched = {m.case_id: m for m in receipt.matches}
+    # Suggestions are for the staff who route; the public is told its tracking number.
+    suggestions = advise(case, new=True) if actor is not None else {}
     return Status(
         201,
         {
@@ -128,8 +135,23 @@ def submit(request: HttpRequest, payload: s.SubmitIn) -> Status[dict[str, Any]]:
             "received_on": case.received_on,
             "org": case.org.code,
             "deadlines": _deadlines(receipt.deadlines),
-            "duplicates": [{"id": i, "score": score} for i, score in receipt.duplicates],
-            "suggested_routes": [],
+            "duplicates": [
+                {
+                    "id": i,
+                    "score": score,
+                    "relation": matched[i].relation if i in matched else "duplicate",
+                    "basis": matched[i].basis if i in matched else ["same_text"],
+                }
+                for i, score in receipt.duplicates
+            ],
+            "flags": repeat_flags(
+                case, [m.case_id for m in receipt.matches if m.relation == "same_matter"]
+            ),
+            "suggested_routes": [
+                {"org": row["value"], "name": row["label"], "confidence": row["confidence"]}
+                for row in suggestions.get("org", [])
+            ],
+            "suggestions": suggestions,
         },
     )
 

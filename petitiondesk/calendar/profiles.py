@@ -50,6 +50,11 @@ class Profile:
     # People's suggestions (domain.md §9): internal targets in calendar days from receipt
     # (assess, reply) and from the support threshold being reached (answer).
     suggestion_targets: dict[str, int] = field(default_factory=dict)
+    # The supervision ladder (docs/supervision.md): a reminder this many calendar days before a
+    # duty clock's due date; a supervision notice's answer date, this many days from its issue
+    # (rolled forward to a working day like the statutory clocks).
+    supervision_remind_days: int = 3
+    supervision_answer_days: int = 10
 
     def clock(self, rule: str) -> ClockSpec:
         try:
@@ -94,6 +99,8 @@ def _parse(data: dict[str, Any], source: str) -> Profile:
             suggestion_targets={
                 k: int(v) for k, v in (data.get("suggestion_targets") or {}).items()
             },
+            supervision_remind_days=int(data.get("supervision_remind_days", 3)),
+            supervision_answer_days=int(data.get("supervision_answer_days", 10)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"profile {source} is invalid: {exc}") from exc

@@ -165,6 +165,18 @@ class Petitioner(models.Model):
     id_number = models.CharField(max_length=40, blank=True, db_index=True)
     address = models.CharField(max_length=300, blank=True)
     email = models.CharField(max_length=254, blank=True)
+    # Keyed hashes of the identifiers (routing/identity.py): repeat petitioners are found by these.
+    phone_key = models.CharField(max_length=64, blank=True, default="")
+    id_key = models.CharField(max_length=64, blank=True, default="")
+    email_key = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=[name], name=f"petitioner_{name}", condition=~models.Q(**{name: ""})
+            )
+            for name in ("phone_key", "id_key", "email_key")
+        ]
 
     def __str__(self) -> str:
         return self.name or "—"
@@ -247,6 +259,11 @@ class CaseLink(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links_out")
     other = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links_in")
     relation = models.CharField(max_length=16, choices=Relation.choices)
+    # Why the link was proposed at intake (routing/similarity.py): the estimated text similarity and
+    # the grounds ("same_text", "similar_text", "same_petitioner", "same_org"); empty for links
+    # staff made by hand.
+    score = models.FloatField(null=True, blank=True)
+    basis = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

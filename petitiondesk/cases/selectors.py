@@ -22,7 +22,7 @@ from petitiondesk.intake.services import hash_access_key
 
 from . import deadlines as dl
 from .models import Case, Deadline, ReadAudit
-from .transitions import TRANSITIONS
+from .transitions import TRANSITIONS, repeat_flag
 
 security_log = logging.getLogger("petitiondesk.security")
 READ_ROLES = frozenset(User.Role.values) - {User.Role.ADMIN}
@@ -110,20 +110,65 @@ def case_list(user: User, filters: CaseFilters) -> tuple[list[Case], int]:
 def case_detail(case: Case, viewer: User) -> dict[str, object]:
     """Deadlines, events, links and attachments of a case, for reading by `viewer`. Links to cases
     the viewer may not see are left out: even a case id can tell an accused organ it is accused."""
-    links = [(link.other_id, link.relation) for link in case.links_out.all()] + [
-        (link.case_id, link.relation) for link in case.links_in.all()
+    earlier = [
+        {
+            "other_id": link.other_id,
+            "relation": link.relation,
+            "score": link.score,
+            "basis": link.basis,
+        }
+        for link in case.links_out.all()
     ]
-    visible = visible_among(viewer, [other for other, _relation in links])
+    links = earlier + [
+        {
+            "other_id": link.case_id,
+            "relation": link.relation,
+            "score": link.score,
+            "basis": link.basis,
+        }
+        for link in case.links_in.all()
+    ]
+    visible = visible_among(viewer, [link["other_id"] for link in links])
+    shown = [link for link in links if link["other_id"] in visible]
     return {
         "deadlines": list(case.deadlines.all()),
         "events": list(case.events.select_related("actor", "actor_org").all()),
-        "links": [
-            {"other_id": other, "relation": relation}
-            for other, relation in links
-            if other in visible
-        ],
+        "links": shown,
+        # Only the cases this one repeats can stop it (a later repeat never stops its original).
+        # A flag is shown even when the earlier case is out of the viewer's scope (it was decided
+        # higher up): the accept verb refuses on it all the same, and says its tracking number.
+        "flags": repeat_flags(
+            case,
+            [link["other_id"] for link in earlier if link["relation"] == "same_matter"],
+            visible=visible,
+        ),
         "attachments": list(case.attachments.all()),
     }
+
+
+def repeat_flags(
+    case: Case, same_matter_ids: list[int], *, visible: set[int] | None = None
+) -> list[dict[str, object]]:
+    """The finality and same-matter-pending flags of a case (cases/transitions.py repeat_flag): one
+    per linked case on the same matter that stops it, with what staff need to act on it."""
+    if not same_matter_ids:
+        return []
+    flags = []
+    for other in Case.objects.filter(pk__in=same_matter_ids).select_related("org").order_by("-pk"):
+        kind = repeat_flag(status=other.status, other_org_id=other.org_id, org_id=case.org_id)
+        if kind:
+            flags.append(
+                {
+                    "kind": kind,
+                    "case_id": other.pk,
+                    "tracking_number": other.tracking_number,
+                    "status": other.status,
+                    "org": other.org.code,
+                    "org_name": other.org.name,
+                    "visible": visible is None or other.pk in visible,
+                }
+            )
+    return flags
 
 
 def visible_among(viewer: User | None, case_ids: list[int]) -> set[int]:

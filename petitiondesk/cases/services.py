@@ -33,12 +33,13 @@ from petitiondesk.core.errors import (
     RuleRefusal,
 )
 from petitiondesk.core.text import clean_text
+from petitiondesk.routing.advice import record_choice
 from petitiondesk.supervision.services import breach_record
 
 from . import deadlines as dl
 from .models import CONTENT_MAX, TEXT_FIELD_MAX, Case, CaseEvent, CaseLink, Deadline
 from .selectors import appeal_target, visible_cases
-from .transitions import PENDING_STATUSES, SIDE_VERBS, check_role, check_transition
+from .transitions import SIDE_VERBS, check_role, check_transition, repeat_flag
 
 security_log = logging.getLogger("petitiondesk.security")
 
@@ -340,6 +341,7 @@ def case_route(
         step.payload = {"to_org": target.code, "mode": mode}
         if assign_due_on:
             step.payload["assign_due_on"] = assign_due_on.isoformat()
+        record_choice(case.pk, org=target.code)
     return step.case
 
 
@@ -413,6 +415,7 @@ def case_accept(
         step.settle("notice", "routing", "assignment", "urgent_report")
         step.void("objection")
         step.payload = {"category": case.category}
+        record_choice(case.pk, category=case.category, topic=case.topic)
         if new_facts:
             step.payload["new_facts"] = _text(new_facts, "new_facts", limit=TEXT_FIELD_MAX)
         if claim_route is not None:
@@ -431,9 +434,14 @@ def case_accept(
 
 
 def _check_repeat_rules(case: Case, new_facts: str | None) -> None:
-    """Finality (Art. 36 ¶3) and same matter pending higher up (Art. 19 ¶3)."""
-    linked = _linked_cases(case, [CaseLink.Relation.DUPLICATE, CaseLink.Relation.SAME_MATTER])
-    final = [c for c in linked if c.status == S.FINAL]
+    """Finality (Art. 36 ¶3) and same matter pending elsewhere (Art. 19 ¶3), for the cases linked
+    to this one as the same matter (by intake's repeat matching or by hand)."""
+    linked = _linked_cases(case, [CaseLink.Relation.SAME_MATTER])
+    flags = {
+        c.pk: repeat_flag(status=c.status, other_org_id=c.org_id, org_id=case.org_id)
+        for c in linked
+    }
+    final = [c for c in linked if flags[c.pk] == "final"]
     if final and not (new_facts or "").strip():
         raise RuleRefusal(
             "final",
@@ -441,7 +449,7 @@ def _check_repeat_rules(case: Case, new_facts: str | None) -> None:
             % {"t": final[0].tracking_number},
             fields={"linked_case": final[0].pk},
         )
-    pending = [c for c in linked if c.status in PENDING_STATUSES and c.org_id != case.org_id]
+    pending = [c for c in linked if flags[c.pk] == "same_matter_pending"]
     if pending:
         other = pending[0]
         raise RuleRefusal(

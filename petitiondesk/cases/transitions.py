@@ -38,6 +38,19 @@ OPEN_STATUSES = frozenset(
 PENDING_STATUSES = frozenset({S.REGISTERED, S.ROUTED, S.ACCEPTED, S.UNDER_REVIEW, S.UNDER_REREVIEW})
 STAFF_ACTING = {R.CLERK, R.HANDLER, R.HEAD}
 
+
+def repeat_flag(*, status: str, other_org_id: int | None, org_id: int | None) -> str | None:
+    """What an earlier case on the *same matter* (a `same_matter` link) means for a new one:
+    `final` once it was finally decided (Art. 36 ¶3), `same_matter_pending` while another organ
+    still owes a decision on it (Art. 19 ¶3), else nothing. Near-duplicates by other people are
+    only duplicates: finality binds the petitioner who exhausted the ladder."""
+    if status == S.FINAL:
+        return "final"
+    if status in PENDING_STATUSES and other_org_id != org_id:
+        return "same_matter_pending"
+    return None
+
+
 TRANSITIONS: dict[str, Transition] = {
     "route": _t({S.REGISTERED}, {S.ROUTED}, {R.CLERK, R.HEAD}),
     "object": _t({S.ROUTED}, {S.REGISTERED}, STAFF_ACTING),

@@ -24,3 +24,17 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time each `petitiondesk worker` (or embedded scheduler) finished a loop.
+
+    In the database rather than a cache so that `/healthz` and `petitiondesk check` on any machine
+    see the workers of every machine."""
+
+    worker_id = models.CharField(max_length=200, unique=True)
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +30,7 @@ from petitiondesk.cases.models import (
     TITLE_MAX,
     Case,
     CaseEvent,
+    CaseLink,
     Deadline,
     Petitioner,
 )
@@ -38,6 +40,9 @@ from petitiondesk.core.errors import InvalidInput, PermissionDenied, RuleRefusal
 from petitiondesk.core.memo import TTLMemo
 from petitiondesk.core.ratelimit import hit
 from petitiondesk.core.text import clean_text
+from petitiondesk.routing import similarity
+from petitiondesk.routing.identity import identity_keys
+from petitiondesk.routing.similarity import Match
 
 from .store import registration_store
 
@@ -84,6 +89,8 @@ class Receipt:
     access_key: str | None
     deadlines: list[Deadline]
     duplicates: list[tuple[int, float]]
+    # The earlier cases this one repeats that the submitter may read, with why (staff only).
+    matches: list[Match] = field(default_factory=list)
 
 
 def hash_access_key(key: str) -> str:
@@ -252,6 +259,11 @@ def petition_submit(*, submission: Submission, actor: User | None, client_ip: st
         )
         for p in ([] if sub.anonymous else sub.petitioners)
     ]
+    for p in petitioners:
+        for name, value in identity_keys(
+            phone=p.phone, id_number=p.id_number, email=p.email
+        ).items():
+            setattr(p, name, value)
     if not sub.anonymous and not any(p.name for p in petitioners):
         raise InvalidInput(
             "missing_field",
@@ -334,24 +346,62 @@ def petition_submit(*, submission: Submission, actor: User | None, client_ip: st
             "registered_at": timezone.now().isoformat(),
         },
     )
-    duplicates = registration_store(
-        case=case,
+    signature = similarity.hasher().signature(similarity.case_text(title, content))
+    matches = similarity.intake_matches(
+        title=title,
+        content=content,
         petitioners=petitioners,
-        deadlines=deadlines,
-        event=event,
-        accused=[orgs[c] for c in sub.accused_orgs],
+        holder_id=holder.pk,
+        signature=signature,
     )
+
+    def store() -> list[int]:
+        return registration_store(
+            case=case,
+            petitioners=petitioners,
+            deadlines=deadlines,
+            event=event,
+            accused=[orgs[c] for c in sub.accused_orgs],
+        )
+
+    if matches:
+        with write_transaction():
+            duplicates = store()
+            _link_matches(case, matches, exact=set(duplicates))
+    else:
+        duplicates = store()
+    # Other processes find the case by catching up with the database; this one knows it now.
+    transaction.on_commit(lambda: similarity.remember(case.pk, signature))
     # Imported here: the case selectors use this module's key hashing.
     from petitiondesk.cases.selectors import visible_among
 
     # The links are stored for staff who may see both cases; the submitter is told only of the
     # earlier cases they may read themselves (never the public, never an accused organ).
-    shown = visible_among(actor, list(duplicates))
+    scores = {d: 1.0 for d in duplicates} | {m.case_id: m.score for m in matches}
+    shown = visible_among(actor, list(scores))
     return Receipt(
         case=case,
         access_key=access_key,
         deadlines=deadlines,
-        duplicates=[(d, 1.0) for d in duplicates if d in shown],
+        duplicates=sorted(
+            ((d, s) for d, s in scores.items() if d in shown), key=lambda p: (-p[1], -p[0])
+        ),
+        matches=[m for m in matches if m.case_id in shown],
+    )
+
+
+def _link_matches(case: Case, matches: Sequence[Match], *, exact: set[int]) -> None:
+    """Link the new case to the earlier cases it repeats, with the score and the grounds (the
+    identical-text duplicates are linked by the store already)."""
+    CaseLink.objects.bulk_create(
+        [
+            CaseLink(
+                case=case, other_id=m.case_id, relation=m.relation, score=m.score, basis=m.basis
+            )
+            for m in matches
+            if not (m.relation == CaseLink.Relation.DUPLICATE and m.case_id in exact)
+        ],
+        ignore_conflicts=True,
     )
 
 

@@ -24,6 +24,7 @@ from petitiondesk.cases.models import Case, CaseEvent, CaseLink, Deadline, Petit
 from petitiondesk.core.db import write_transaction
 
 MAX_DUPLICATES = 5
+EXACT_BASIS = ("same_text",)  # the grounds recorded on a link to an identical text
 
 
 def registration_store(
@@ -64,7 +65,13 @@ def _store_with_orm(
             case.accused_orgs.set(accused)
         CaseLink.objects.bulk_create(
             [
-                CaseLink(case=case, other_id=d, relation=CaseLink.Relation.DUPLICATE)
+                CaseLink(
+                    case=case,
+                    other_id=d,
+                    relation=CaseLink.Relation.DUPLICATE,
+                    score=1.0,
+                    basis=list(EXACT_BASIS),
+                )
                 for d in duplicates
             ]
         )
@@ -124,8 +131,9 @@ def _statement(with_petitioners: bool) -> str:
     parts += [
         insert(Deadline, "deadlines", many=True),
         insert(CaseEvent, "event", many=False),
-        f"links AS (INSERT INTO {CaseLink._meta.db_table} (case_id, other_id, relation, created_at) "
-        "SELECT new_case.id, dup.id, %s, now() FROM new_case CROSS JOIN dup)",
+        f"links AS (INSERT INTO {CaseLink._meta.db_table} "
+        "(case_id, other_id, relation, score, basis, created_at) "
+        "SELECT new_case.id, dup.id, %s, 1.0, %s::jsonb, now() FROM new_case CROSS JOIN dup)",
     ]
     return "WITH " + ",\n".join(parts) + "\nSELECT id, ARRAY(SELECT id FROM dup) FROM new_case"
 
@@ -150,6 +158,7 @@ def _store_in_one_statement(
         rows(Deadline, deadlines),
         json.dumps(_record(event, _columns(CaseEvent, skip=("case_id",))), default=_iso),
         CaseLink.Relation.DUPLICATE.value,
+        json.dumps(list(EXACT_BASIS)),
     ]
     # One statement is one transaction by itself: no BEGIN/COMMIT round trips around it. It runs
     # as a server-side prepared statement, so PostgreSQL parses and plans it once per connection.

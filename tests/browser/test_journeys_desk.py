@@ -128,10 +128,13 @@ def test_journey_4_a_supervisor_sees_an_overdue_case_on_the_board(
 
     log_in(journey, carol, "/desk/board/", otp=code)
     journey.assert_accessible()
-    row = journey.page.locator("tr", has_text=tn)
+    # Listed among the overdue cases (and again among the open supervision notices it got).
+    row = journey.page.locator("section[aria-labelledby='h-overdue'] tr", has_text=tn)
     assert row.count() == 1
     assert "示范县信访局" in row.inner_text()
-    journey.page.click(f"a[href='/desk/cases/{case_id}/']")
+    notice = journey.page.locator("section[aria-labelledby='h-notices'] tr", has_text=tn)
+    assert notice.count() == 1
+    row.locator(f"a[href='/desk/cases/{case_id}/']").click()
     journey.page.wait_for_url(f"**/desk/cases/{case_id}/")
     journey.shot("overdue-case")
     journey.assert_accessible()

@@ -58,6 +58,16 @@ VERB_LABELS = {
     "notice_delivered": _("notice delivered"),
     "deliver": _("opinion delivered"),
     "import_status": _("status imported"),
+    "remind": _("reminder sent"),
+    "supervise": _("supervision notice issued"),
+    "list_supervision": _("listed for supervision"),
+    "supervision_answer": _("supervision notice answered"),
+    "supervision_close": _("supervision notice closed"),
+    "backlog_flag": _("flagged as a backlog case"),
+    "backlog_assign": _("backlog leader assigned"),
+    "backlog_plan": _("backlog resolution plan"),
+    "backlog_progress": _("backlog progress"),
+    "backlog_resolve": _("backlog case resolved"),
 }
 
 STATE_LABELS = dict(Deadline.State.choices)

@@ -54,10 +54,12 @@ from petitiondesk.core.downloads import attachment_response
 from petitiondesk.core.errors import DomainError, NotFound
 from petitiondesk.intake.services import PetitionerData, Submission, petition_submit
 from petitiondesk.notices.desk import notices_section
+from petitiondesk.routing.assist import BASIS_LABELS, FLAG_LABELS, case_assist
+from petitiondesk.supervision.selectors import supervision_board
 
 from ..auth import staff_page
 from .forms import ACTION_FORMS, PageForm, RegisterForm, WorkListForm
-from .present import VERB_LABELS, deadline_rows, due, list_rows, payload_items
+from .present import VALUE_LABELS, VERB_LABELS, deadline_rows, due, list_rows, payload_items
 
 
 def _user(request: HttpRequest) -> User:
@@ -248,6 +250,7 @@ def board_page(request: HttpRequest) -> HttpResponse:
         "overdue": rows,
         "overdue_table": list_rows(rows),
         "list_url": reverse("desk:home"),
+        **supervision_board(_user(request)),
     }
     return render(request, "web/desk/board.html", context)
 
@@ -358,7 +361,30 @@ def _case_context(
             (e, VERB_LABELS.get(e.verb, e.verb), payload_items(e.payload))
             for e in detail["events"]  # type: ignore[attr-defined]
         ],
-        "links": detail["links"],
+        "links": [
+            {
+                **link,
+                "relation_label": VALUE_LABELS["relation"].get(link["relation"], link["relation"]),
+                "grounds": [BASIS_LABELS.get(b, b) for b in link["basis"] or []],
+            }
+            for link in detail["links"]  # type: ignore[attr-defined]
+        ],
+        "flags": [
+            {
+                **flag,
+                "text": FLAG_LABELS[flag["kind"]]
+                % {"tn": flag["tracking_number"], "org": flag["org_name"]},
+                # One step for the clerk: decline with reason `final` (when they may decline now).
+                "decline": _(
+                    "The matter was finally decided in %(tn)s; the same facts and reasons are not "
+                    "accepted again (Art. 36 ¶3 of the Regulations on Letters and Calls)."
+                )
+                % {"tn": flag["tracking_number"]}
+                if flag["kind"] == "final" and "decline" in actions
+                else "",
+            }
+            for flag in detail["flags"]  # type: ignore[attr-defined]
+        ],
         "attachments": detail["attachments"],
         "notices": notices_section(case, user),
         "pending": pending,
@@ -371,7 +397,8 @@ def _case_context(
 def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
     case = _access(user, case_id, view="web.case")
-    return render(request, "web/desk/case.html", _case_context(case, user))
+    context = _case_context(case, user) | {"assist": case_assist(case, user)}
+    return render(request, "web/desk/case.html", context)
 
 
 @staff_page()

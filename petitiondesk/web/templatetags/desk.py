@@ -7,9 +7,12 @@ from django import template
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from petitiondesk.analytics.selectors import ANALYTICS_ROLES
+from petitiondesk.cases.selectors import READ_ROLES as CASE_READ_ROLES
 from petitiondesk.cases.worklists import BOARD_ROLES, REGISTERING_ROLES
 from petitiondesk.mail.selectors import READ_ROLES as MAIL_READ_ROLES
 from petitiondesk.suggestions.selectors import READ_ROLES as SUGGESTION_READ_ROLES
+from petitiondesk.supervision.selectors import unread_count
 
 register = template.Library()
 
@@ -27,4 +30,12 @@ def desk_nav(context: dict[str, Any]) -> dict[str, Any]:
         links.append((reverse("desk:mail:quarantine"), _("Mail to review")))
     if role in SUGGESTION_READ_ROLES:
         links.append((reverse("desk:suggestions:list"), _("Suggestions")))
+    if role in CASE_READ_ROLES:
+        unread = unread_count(request.user)
+        inbox = _("Inbox (%d)") % unread if unread else _("Inbox")
+        links.append((reverse("desk:supervision:inbox"), inbox))
+        links.append((reverse("desk:supervision:notices"), _("Supervision notices")))
+        links.append((reverse("desk:supervision:backlog"), _("Backlog cases")))
+    if role in ANALYTICS_ROLES:
+        links.append((reverse("desk:analytics:dashboard"), _("Dashboard")))
     return {"links": [(url, label, request.path == url) for url, label in links]}
