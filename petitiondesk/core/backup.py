@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .files import file_sha256
+
 FORMAT = "petitiondesk-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -195,14 +197,6 @@ def compare_fingerprints(expected: dict[str, Any], found: dict[str, Any]) -> lis
             f"{ev_got['sha256'][:16]}… found"
         )
     return problems
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _upload_files(root: Path) -> list[str]:

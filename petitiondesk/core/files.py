@@ -6,11 +6,13 @@ an HTML page must not reach a handler's machine as a "PDF" (security.md "Uploads
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -101,3 +103,12 @@ def safe_filename(name: str, file_type: FileType) -> str:
     stem = name.rsplit(".", 1)[0] if "." in name else name
     stem = stem.strip(" ._")[: NAME_MAX - len(file_type.extension) - 1] or "attachment"
     return f"{stem}.{file_type.extension}"
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MB blocks (backups, model files)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -222,12 +222,14 @@ def cmd_model_train(args: argparse.Namespace) -> None:
         evaluation = _quick_cv(rows, labels, make, unlabelled, progress)
     except textmodel.TrainingError as exc:
         raise _error(str(exc)) from None
+    from petitiondesk.core.files import file_sha256
+
     data = {
         "file": str(path.resolve()),
-        "sha256": modelstore.file_sha256(path),
+        "sha256": file_sha256(path),
         "rows": len(rows),
         "unlabelled": [
-            {"file": str(Path(f).resolve()), "sha256": modelstore.file_sha256(Path(f))}
+            {"file": str(Path(f).resolve()), "sha256": file_sha256(Path(f))}
             for f in args.unlabelled
         ],
         "unlabelled_rows": len(unlabelled),

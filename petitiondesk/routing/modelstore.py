@@ -10,7 +10,6 @@ deployment itself writes the data directory, which is trusted like the database.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -47,14 +46,6 @@ def check_name(name: str) -> str:
             f"invalid model name {name!r}: letters, digits, '_', '-' and '.', at most 64"
         )
     return name
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str]:
