@@ -224,8 +224,10 @@ if PETITIONDESK_REPLICA_URL:
     # Tests read the replica's rows from the primary's test database.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["petitiondesk.core.dbrouter.AnalyticsReplicaRouter"]
-# The same backends, counting connections, queries and their duration for /metrics.
-for _db in DATABASES.values():
+# The same backends, counting connections, queries and their duration for /metrics: opt-in, as
+# the wrapper costs about 0.1 ms a query on the intake path (docs/deploy.md).
+PETITIONDESK_METRICS_DB = env_bool("PETITIONDESK_METRICS_DB", False)
+for _db in DATABASES.values() if PETITIONDESK_METRICS_DB else ():
     if _db["ENGINE"].startswith("django.db.backends."):
         _db["ENGINE"] = _db["ENGINE"].replace(
             "django.db.backends.", "django_prometheus.db.backends."

@@ -352,7 +352,11 @@ def test_the_replica_url_adds_the_replica_alias() -> None:
             "s.DATABASES['replica']['ENGINE'])",
         ],
         cwd=ROOT,
-        env={**os.environ, "PETITIONDESK_REPLICA_URL": "postgresql://ro@replica.internal/pd"},
+        env={
+            **os.environ,
+            "PETITIONDESK_REPLICA_URL": "postgresql://ro@replica.internal/pd",
+            "PETITIONDESK_METRICS_DB": "1",
+        },
         capture_output=True,
         text=True,
         check=True,

@@ -109,7 +109,9 @@ def test_an_exact_repeat_is_linked_to_the_earlier_cases(api_as, clerk_alice):
 
 def test_the_statement_is_built_once_per_shape():
     store._statement.cache_clear()
-    store._statement(True)
-    store._statement(True)
-    store._statement(False)
-    assert store._statement.cache_info().misses == 2
+    store._statement(True, False)
+    store._statement(True, False)
+    store._statement(False, False)
+    store._statement(True, True)
+    store._statement(True, True)
+    assert store._statement.cache_info().misses == 3

@@ -355,21 +355,17 @@ def petition_submit(*, submission: Submission, actor: User | None, client_ip: st
         signature=signature,
     )
 
-    def store() -> list[int]:
-        return registration_store(
-            case=case,
-            petitioners=petitioners,
-            deadlines=deadlines,
-            event=event,
-            accused=[orgs[c] for c in sub.accused_orgs],
-        )
-
-    if matches:
-        with write_transaction():
-            duplicates = store()
-            _link_matches(case, matches, exact=set(duplicates))
-    else:
-        duplicates = store()
+    duplicates = registration_store(
+        case=case,
+        petitioners=petitioners,
+        deadlines=deadlines,
+        event=event,
+        accused=[orgs[c] for c in sub.accused_orgs],
+        links=[
+            CaseLink(other_id=m.case_id, relation=m.relation, score=m.score, basis=m.basis)
+            for m in matches
+        ],
+    )
     # Other processes find the case by catching up with the database; this one knows it now.
     transaction.on_commit(lambda: similarity.remember(case.pk, signature))
     # Imported here: the case selectors use this module's key hashing.
@@ -387,21 +383,6 @@ def petition_submit(*, submission: Submission, actor: User | None, client_ip: st
             ((d, s) for d, s in scores.items() if d in shown), key=lambda p: (-p[1], -p[0])
         ),
         matches=[m for m in matches if m.case_id in shown],
-    )
-
-
-def _link_matches(case: Case, matches: Sequence[Match], *, exact: set[int]) -> None:
-    """Link the new case to the earlier cases it repeats, with the score and the grounds (the
-    identical-text duplicates are linked by the store already)."""
-    CaseLink.objects.bulk_create(
-        [
-            CaseLink(
-                case=case, other_id=m.case_id, relation=m.relation, score=m.score, basis=m.basis
-            )
-            for m in matches
-            if not (m.relation == CaseLink.Relation.DUPLICATE and m.case_id in exact)
-        ],
-        ignore_conflicts=True,
     )
 
 

@@ -34,12 +34,15 @@ def registration_store(
     deadlines: Sequence[Deadline],
     event: CaseEvent,
     accused: Sequence[Organisation] = (),
+    links: Sequence[CaseLink] = (),
 ) -> list[int]:
     """Store a new case with its first rows in one transaction; return the ids of earlier cases
-    with the same text (linked as duplicates). Sets `case.pk`."""
+    with the same text (linked as duplicates). `links` are the other links intake found (near-
+    duplicates, the same petitioner's matter); a duplicate link to an identical text is made once.
+    Sets `case.pk`."""
     if connection.vendor == "postgresql" and not accused:
-        return _store_in_one_statement(case, petitioners, deadlines, event)
-    return _store_with_orm(case, petitioners, deadlines, event, accused)
+        return _store_in_one_statement(case, petitioners, deadlines, event, links)
+    return _store_with_orm(case, petitioners, deadlines, event, accused, links)
 
 
 def _store_with_orm(
@@ -48,6 +51,7 @@ def _store_with_orm(
     deadlines: Sequence[Deadline],
     event: CaseEvent,
     accused: Sequence[Organisation],
+    links: Sequence[CaseLink],
 ) -> list[int]:
     with write_transaction():
         duplicates = list(
@@ -56,7 +60,7 @@ def _store_with_orm(
             .values_list("id", flat=True)[:MAX_DUPLICATES]
         )
         case.save(force_insert=True)
-        for row in (*petitioners, *deadlines, event):
+        for row in (*petitioners, *deadlines, event, *links):
             row.case = case  # type: ignore[attr-defined]
         Petitioner.objects.bulk_create(petitioners)
         Deadline.objects.bulk_create(deadlines)
@@ -73,6 +77,13 @@ def _store_with_orm(
                     basis=list(EXACT_BASIS),
                 )
                 for d in duplicates
+            ]
+            + [
+                link
+                for link in links
+                if not (
+                    link.relation == CaseLink.Relation.DUPLICATE and link.other_id in duplicates
+                )
             ]
         )
     return duplicates
@@ -95,7 +106,7 @@ def _record(obj: Model, fields: list[Any]) -> dict[str, Any]:
 
 
 @cache
-def _statement(with_petitioners: bool) -> str:
+def _statement(with_petitioners: bool, with_links: bool) -> str:
     """The SQL of a registration. Rows travel as JSON documents: six parameters whatever the
     shape, so the driver converts the statement once and PostgreSQL types every value by its
     column (jsonb_populate_record)."""
@@ -135,6 +146,16 @@ def _statement(with_petitioners: bool) -> str:
         "(case_id, other_id, relation, score, basis, created_at) "
         "SELECT new_case.id, dup.id, %s, 1.0, %s::jsonb, now() FROM new_case CROSS JOIN dup)",
     ]
+    if with_links:
+        # What the repeat matching found, less the duplicate links the identical texts got above
+        # (two inserts of one row in one statement would collide).
+        parts.append(
+            f"found AS (INSERT INTO {CaseLink._meta.db_table} "
+            "(case_id, other_id, relation, score, basis, created_at) "
+            "SELECT new_case.id, r.other_id, r.relation, r.score, r.basis, now() FROM new_case, "
+            "jsonb_to_recordset(%s::jsonb) AS r(other_id bigint, relation text, score float8, "
+            "basis jsonb) WHERE NOT (r.relation = %s AND r.other_id IN (SELECT id FROM dup)))"
+        )
     return "WITH " + ",\n".join(parts) + "\nSELECT id, ARRAY(SELECT id FROM dup) FROM new_case"
 
 
@@ -143,6 +164,7 @@ def _store_in_one_statement(
     petitioners: Sequence[Petitioner],
     deadlines: Sequence[Deadline],
     event: CaseEvent,
+    links: Sequence[CaseLink],
 ) -> list[int]:
     def rows(model: type[Model], objs: Sequence[Model]) -> str:
         fields = _columns(model, skip=("case_id",))
@@ -160,11 +182,26 @@ def _store_in_one_statement(
         CaseLink.Relation.DUPLICATE.value,
         json.dumps(list(EXACT_BASIS)),
     ]
+    if links:
+        params += [
+            json.dumps(
+                [
+                    {
+                        "other_id": link.other_id,
+                        "relation": link.relation,
+                        "score": link.score,
+                        "basis": link.basis,
+                    }
+                    for link in links
+                ]
+            ),
+            CaseLink.Relation.DUPLICATE.value,
+        ]
     # One statement is one transaction by itself: no BEGIN/COMMIT round trips around it. It runs
     # as a server-side prepared statement, so PostgreSQL parses and plans it once per connection.
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_statement(bool(petitioners)), params, prepare=True)
+        cursor.execute(_statement(bool(petitioners), bool(links)), params, prepare=True)
         row = cursor.fetchone()
     assert row is not None
     case_id, duplicates = row
