@@ -107,6 +107,23 @@ def test_taxonomy_evidence_classifies_texts_the_labels_never_showed() -> None:
     assert model.predict([["tramway", "a tram"]]) == ["roads"]
 
 
+def test_taxonomy_documents_teach_the_svm_words_only_the_taxonomy_has() -> None:
+    rows, labels = fixture_rows()
+    taxonomy = {"roads": ["tramway"], "schools": ["kindergarten"], "health": ["dentist"]}
+    # The unlabelled texts put the words in the vocabulary; the keyword block is off (weight 0),
+    # so only the taxonomy documents can tie "dentist" to health.
+    unlabelled = [["dentist kindergarten tramway", "dentist kindergarten tramway"]] * 3
+    text = [["dentist", "dentist"]]
+    scores = {}
+    for doc_weight in (0.0, 1.0):
+        model = textmodel.TextClassifier(
+            fields=2, taxonomy=taxonomy, taxonomy_weight=0.0, taxonomy_doc_weight=doc_weight
+        ).fit(rows, labels, unlabelled=unlabelled, calibrate=False)
+        scores[doc_weight] = model.scores(text)[0][model.classes_.index("health")]
+    assert scores[1.0] > scores[0.0]
+    assert model.predict(text) == ["health"]
+
+
 def test_it_refuses_too_few_rows_and_a_single_class() -> None:
     rows, labels = fixture_rows()
     with pytest.raises(textmodel.TrainingError, match="at least 20"):
