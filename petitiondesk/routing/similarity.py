@@ -120,25 +120,23 @@ def _add_rows(state: _State, rows: list[tuple[int, str, str]]) -> None:
     state.dirty = True
 
 
-def _catch_up(state: _State, *, complete: bool = False) -> int:
-    """Add the cases registered since the index last looked; returns how many. In a request: the
-    next CATCH_UP_BATCH ids above the high-water mark. Complete (the scheduler): everything, with
-    the CATCH_UP_MARGIN ids below the mark looked at again for late commits."""
-    since = max(0, state.high_water - CATCH_UP_MARGIN) if complete else state.high_water
-    size = CATCH_UP_PAGE if complete else CATCH_UP_BATCH
-    added = 0
-    while True:
-        page = list(
-            Case.objects.filter(pk__gt=since).order_by("pk").values_list("pk", flat=True)[:size]
+def _catch_up_page(state: _State, since: int, size: int) -> tuple[int, int]:
+    """Index the cases with ids above `since` not indexed yet, `size` ids at most; returns the
+    last id looked at and how many ids the page had."""
+    page = list(
+        Case.objects.filter(pk__gt=since).order_by("pk").values_list("pk", flat=True)[:size]
+    )
+    wanted = [i for i in page if i not in state.index]
+    if wanted:
+        _add_rows(
+            state, list(Case.objects.filter(pk__in=wanted).values_list("pk", "title", "content"))
         )
-        wanted = [i for i in page if i not in state.index]
-        if wanted:
-            rows = list(Case.objects.filter(pk__in=wanted).values_list("pk", "title", "content"))
-            _add_rows(state, rows)
-            added += len(rows)
-        if not complete or len(page) < size:
-            return added
-        since = page[-1]
+    return (page[-1] if page else since), len(page)
+
+
+def _catch_up(state: _State) -> None:
+    """In a request: the next CATCH_UP_BATCH ids above the high-water mark."""
+    _catch_up_page(state, state.high_water, CATCH_UP_BATCH)
 
 
 def fresh_index() -> LSHIndex:
@@ -163,26 +161,37 @@ def remember(case_id: int, signature: np.ndarray) -> None:
 
 
 def save(*, force: bool = False) -> bool:
-    """Write the index to the data dir when it changed (and, unless forced, when it is due)."""
+    """Write the index to the data dir when it changed (and, unless forced, when it is due). The
+    engine writes without blocking lookups, so this process's lock is not held meanwhile."""
     with _lock:
         state = _loaded()
         due = time.monotonic() - state.last_save >= settings.PETITIONDESK_INDEX_SAVE_SECONDS
         if not force and not (state.dirty and due):
             return False
-        state.index.save(
-            index_dir(), meta={"database": state.database, "high_water": state.high_water}
-        )
+        meta = {"database": state.database, "high_water": state.high_water}
         state.dirty = False
         state.last_save = time.monotonic()
-        return True
+    try:
+        state.index.save(index_dir(), meta=meta)
+    except BaseException:
+        state.dirty = True
+        raise
+    return True
 
 
 def maintain() -> None:
-    """The scheduler's step: catch up completely, then save when due."""
+    """The scheduler's step: catch up completely (the CATCH_UP_MARGIN ids below the mark looked at
+    again for late commits), a page at a time so that lookups in between never wait long, then
+    save when due."""
     with _lock:
         state = _loaded()
         state.last_catch_up = time.monotonic()
-        _catch_up(state, complete=True)
+        since = max(0, state.high_water - CATCH_UP_MARGIN)
+    while True:
+        with _lock:
+            since, looked_at = _catch_up_page(state, since, CATCH_UP_PAGE)
+        if looked_at < CATCH_UP_PAGE:
+            break
     save()
 
 
