@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from petitiondesk.accounts.models import Organisation
 from petitiondesk.cases.models import Case
 from petitiondesk.reference.selectors import topic_names
@@ -110,7 +108,3 @@ def hit_rates() -> dict[str, dict[str, float | int]]:
             "top3": round(top3 / decided, 3) if decided else 0.0,
         }
     return rates
-
-
-def describe(field: str) -> str:
-    return {"category": _("Category"), "topic": _("Topic"), "org": _("Organisation")}[field]

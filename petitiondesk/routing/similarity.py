@@ -24,7 +24,6 @@ from django.db import connection
 from django.db.models import Q
 
 from petitiondesk.cases.models import Case, CaseLink, Petitioner
-from petitiondesk.cases.transitions import repeat_flag
 
 from .minhash import LSHIndex, MinHasher, shingle_jaccard
 
@@ -246,17 +245,6 @@ class Match:
     score: float
     relation: str  # CaseLink.Relation: duplicate (anyone's near-copy) or same_matter (same person)
     basis: list[str]
-    status: str
-    org_id: int
-    holder_id: int  # the new case's holding organ
-
-    @property
-    def flag(self) -> str | None:
-        """`final` or `same_matter_pending` when this match stops the new case (intake links the
-        same petitioner's matters; the holding organ is never the one of a fresh submission)."""
-        if self.relation != CaseLink.Relation.SAME_MATTER:
-            return None
-        return repeat_flag(status=self.status, other_org_id=self.org_id, org_id=self.holder_id)
 
 
 def _person_cases(petitioners: Iterable[Petitioner]) -> set[int]:
@@ -299,9 +287,7 @@ def intake_matches(
     if not scores:
         return []
     matches = []
-    for pk, status, org_id in Case.objects.filter(pk__in=scores).values_list(
-        "pk", "status", "org_id"
-    ):
+    for pk, org_id in Case.objects.filter(pk__in=scores).values_list("pk", "org_id"):
         score = round(float(scores[pk]), 3)
         same_person = pk in people
         if not same_person and score < DUPLICATE_SCORE:
@@ -312,7 +298,7 @@ def intake_matches(
         if org_id == holder_id:
             basis.append("same_org")
         relation = CaseLink.Relation.SAME_MATTER if same_person else CaseLink.Relation.DUPLICATE
-        matches.append(Match(pk, score, relation, basis, status, org_id, holder_id))
+        matches.append(Match(pk, score, relation, basis))
     matches.sort(key=lambda m: (-m.score, -m.case_id))
     return matches
 
