@@ -36,12 +36,14 @@ constraints stay in place throughout, so a clash fails the run instead of storin
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import os
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +82,12 @@ TABLES: dict[str, dict[str, Any]] = {
         "dates": ["start_on", "due_on", "done_on"],
         "stamps": [],
     },
-    "cases_petitioner": {"ids": "petitioner", "fks": {"case_id": "case"}, "dates": [], "stamps": []},
+    "cases_petitioner": {
+        "ids": "petitioner",
+        "fks": {"case_id": "case"},
+        "dates": [],
+        "stamps": [],
+    },
     "cases_caselink": {
         "ids": "link",
         "fks": {"case_id": "case", "other_id": "case"},
@@ -110,8 +117,13 @@ STRIDES = {
     "record": "supervision_supervisionrecord",
 }
 # Tables that point at cases and must be empty in the template (nothing here copies them).
-NOT_COPIED = ("routing_routingadvice", "supervision_backlogcase", "notices_notice", "cases_attachment")
-INDEXED = [*TABLES, "analytics_casetally", "analytics_dailycount"]
+NOT_COPIED = (
+    "routing_routingadvice",
+    "supervision_backlogcase",
+    "notices_notice",
+    "cases_attachment",
+)
+INDEXED = [*TABLES, "analytics_casetally", "analytics_dailycount", "analytics_monthlycount"]
 COPIES_A_STATEMENT = 5
 
 
@@ -139,10 +151,7 @@ def columns(table: str) -> list[str]:
 
 def template() -> dict[str, Any]:
     """The template's id ranges and how many copies exist (copy 0 is the template itself)."""
-    q(
-        "CREATE TABLE IF NOT EXISTS bench_template "
-        "(key text PRIMARY KEY, value bigint NOT NULL)"
-    )
+    q("CREATE TABLE IF NOT EXISTS bench_template (key text PRIMARY KEY, value bigint NOT NULL)")
     found = dict(q("SELECT key, value FROM bench_template"))
     if found:
         return found
@@ -160,8 +169,10 @@ def template() -> dict[str, Any]:
     found = {"cases": cases, "copies": 1}
     for key, table in STRIDES.items():
         found[key] = q(f"SELECT coalesce(max(id), 0) FROM {table}")[0][0] or 1
-    q("INSERT INTO bench_template VALUES " + ",".join(["(%s, %s)"] * len(found)),
-      [x for kv in found.items() for x in kv])
+    q(
+        "INSERT INTO bench_template VALUES " + ",".join(["(%s, %s)"] * len(found)),
+        [x for kv in found.items() for x in kv],
+    )
     # Which cases may move back in time: no clock still running (see the docstring).
     q(
         "CREATE TABLE bench_shift AS SELECT c.id AS case_id, NOT EXISTS (SELECT 1 FROM "
@@ -226,12 +237,17 @@ def copy_rows(tmpl: dict[str, Any], first: int, last: int, spread: int) -> None:
         say(f"  {table}: copies {first}-{last}", t0)
     t0 = time.perf_counter()
     shift = f"(CASE WHEN s.movable THEN k %% {spread} ELSE 0 END)"
+    cols = columns("analytics_casetally")
+    exprs = {
+        "case_id": f"t.case_id + k * {tmpl['case']}",
+        "entries": f"CASE WHEN {shift} = 0 THEN t.entries ELSE coalesce((SELECT jsonb_agg("
+        f"jsonb_build_array(to_char((e->>0)::date - {shift}, 'YYYY-MM-DD'), e->1, e->2, e->3) "
+        "ORDER BY o) FROM jsonb_array_elements(t.entries) WITH ORDINALITY AS x(e, o)), "
+        "'[]'::jsonb) END",
+    }
     q(
-        "INSERT INTO analytics_casetally (case_id, topic, division_code, channel, category, entries) "
-        f"SELECT t.case_id + k * {tmpl['case']}, t.topic, t.division_code, t.channel, t.category, "
-        f"CASE WHEN {shift} = 0 THEN t.entries ELSE coalesce((SELECT jsonb_agg(jsonb_build_array("
-        f"to_char((e->>0)::date - {shift}, 'YYYY-MM-DD'), e->1, e->2, e->3) ORDER BY o) "
-        "FROM jsonb_array_elements(t.entries) WITH ORDINALITY AS x(e, o)), '[]'::jsonb) END "
+        f"INSERT INTO analytics_casetally ({', '.join(cols)}) "
+        f"SELECT {', '.join(exprs.get(c, f't.{c}') for c in cols)} "
         "FROM analytics_casetally t JOIN bench_shift s ON s.case_id = t.case_id "
         "CROSS JOIN generate_series(%s, %s) k WHERE t.case_id <= %s",
         [first, last, tmpl["case"]],
@@ -252,9 +268,10 @@ def template_counts() -> None:
         "CREATE UNLOGGED TABLE bench_counts (movable boolean, day date, org_id bigint, "
         "metric text, dimension text, value text, n integer)"
     )
-    with connection.cursor() as cur, cur.connection.cursor().copy(
-        "COPY bench_counts FROM STDIN"
-    ) as copy:
+    with (
+        connection.cursor() as cur,
+        cur.connection.cursor().copy("COPY bench_counts FROM STDIN") as copy,
+    ):
         for flag, counter in sums.items():
             for (day, org, metric, dim, value), n in counter.items():
                 if n:
@@ -277,6 +294,16 @@ def write_counts(copies: int, spread: int) -> None:
     )
 
 
+def derive_months_and_in_hand() -> None:
+    """MonthlyCount and InHandCount from the rows just written, by the migration that introduced
+    them (it derives both from the daily counts and the tallies)."""
+    q("TRUNCATE analytics_monthlycount, analytics_inhandcount")
+    fill = importlib.import_module(
+        "petitiondesk.analytics.migrations.0003_monthly_counts_in_hand"
+    ).fill
+    fill(None, SimpleNamespace(connection=connection))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--total", type=int, required=True, help="cases wanted in all")
@@ -291,8 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     tmpl = template()
     have = int(tmpl["copies"])
     want = max(have, math.ceil(args.total / tmpl["cases"]))
-    say(f"template {tmpl['cases']:,} cases; {have} copies now, {want} wanted "
-        f"({want * tmpl['cases']:,} cases)")
+    say(
+        f"template {tmpl['cases']:,} cases; {have} copies now, {want} wanted "
+        f"({want * tmpl['cases']:,} cases)"
+    )
     if want > have:
         q("SET session_replication_role = replica")
         q("SET maintenance_work_mem = '1GB'")
@@ -308,45 +337,58 @@ def main(argv: list[str] | None = None) -> int:
                 copy_rows(tmpl, first, last, args.spread)
                 q("UPDATE bench_template SET value = %s WHERE key = 'copies'", [last + 1])
                 say(f"copies {first}-{last} of {want - 1} done", t0)
+            copies = int(q("SELECT value FROM bench_template WHERE key = 'copies'")[0][0])
+            t0 = time.perf_counter()
+            template_counts()
+            q("SET work_mem = '1GB'")
+            write_counts(copies, args.spread)
+            say(f"daily counts for {copies} copies", t0)
+            t0 = time.perf_counter()
+            derive_months_and_in_hand()
+            say("monthly and in-hand counts", t0)
         finally:
             for name, definition in dropped:
                 t0 = time.perf_counter()
                 q(definition)
                 say(f"index {name} rebuilt", t0)
             q("SET session_replication_role = DEFAULT")
-        copies = int(q("SELECT value FROM bench_template WHERE key = 'copies'")[0][0])
-        for key, table in STRIDES.items():
+        for table in STRIDES.values():
             q(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
             )
-        t0 = time.perf_counter()
-        template_counts()
-        q("SET work_mem = '1GB'")
-        write_counts(copies, args.spread)
-        say(f"daily counts for {copies} copies", t0)
         last_event = q("SELECT max(id) FROM cases_caseevent")[0][0]
-        q("UPDATE analytics_rollupstate SET last_event_id = %s WHERE name = %s",
-          [last_event, rollup.STATE])
+        q(
+            "UPDATE analytics_rollupstate SET last_event_id = %s WHERE name = %s",
+            [last_event, rollup.STATE],
+        )
         t0 = time.perf_counter()
         q("ANALYZE")
         say("ANALYZE", t0)
     n = q("SELECT count(*) FROM cases_case")[0][0]
-    say(f"{n:,} cases, {q('SELECT count(*) FROM cases_caseevent')[0][0]:,} events, "
-        f"{q('SELECT count(*) FROM analytics_dailycount')[0][0]:,} daily-count rows", t_all)
+    say(
+        f"{n:,} cases, {q('SELECT count(*) FROM cases_caseevent')[0][0]:,} events, "
+        f"{q('SELECT count(*) FROM analytics_dailycount')[0][0]:,} daily-count rows",
+        t_all,
+    )
     if args.verify:
-        q("DROP TABLE IF EXISTS bench_copied_counts")
-        q("CREATE TABLE bench_copied_counts AS SELECT day, org_id, metric, dimension, value, n "
-          "FROM analytics_dailycount")
+        for table in ("analytics_dailycount", "analytics_monthlycount", "analytics_inhandcount"):
+            q(f"DROP TABLE IF EXISTS bench_copied_{table}")
+            q(f"CREATE TABLE bench_copied_{table} AS SELECT * FROM {table}")
         t0 = time.perf_counter()
         rollup.counts_rebuild()
         say("counts_rebuild()", t0)
-        a = "SELECT day, org_id, metric, dimension, value, n FROM analytics_dailycount"
-        b = "SELECT day, org_id, metric, dimension, value, n FROM bench_copied_counts"
-        only_rebuilt = q(f"SELECT count(*) FROM ({a} EXCEPT {b}) x")[0][0]
-        only_copied = q(f"SELECT count(*) FROM ({b} EXCEPT {a}) x")[0][0]
-        say(f"verify: {only_rebuilt} rows only in the rebuild, {only_copied} only in the copy")
-        if only_rebuilt or only_copied:
+        differ = 0
+        for table in ("analytics_dailycount", "analytics_monthlycount", "analytics_inhandcount"):
+            cols = [c for c in columns(table) if c != "id"]
+            a, b = (f"SELECT {', '.join(cols)} FROM {t}" for t in (f"bench_copied_{table}", table))
+            only_rebuilt = q(f"SELECT count(*) FROM ({b} EXCEPT {a}) x")[0][0]
+            only_copied = q(f"SELECT count(*) FROM ({a} EXCEPT {b}) x")[0][0]
+            say(
+                f"verify {table}: {only_rebuilt} rows only in the rebuild, {only_copied} only in the copy"
+            )
+            differ += only_rebuilt + only_copied
+        if differ:
             return 1
     return 0
 

@@ -69,6 +69,52 @@ class DailyCount(models.Model):
         return f"{self.day} {self.metric} {self.dimension}={self.value}: {self.n}"
 
 
+class MonthlyCount(models.Model):
+    """`DailyCount` summed by calendar month (`day` is the month's first day), written by the
+    same roll-up. A long period reads its whole months here and only its ragged ends by day: a
+    year is 12 rows per key instead of 365."""
+
+    day = models.DateField()
+    org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    metric = models.CharField(max_length=40)
+    dimension = models.CharField(max_length=12, choices=DailyCount.Dimension.choices, blank=True)
+    value = models.CharField(max_length=64, blank=True)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "org", "metric", "dimension", "value"], name="monthly_count_key"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["metric", "dimension", "day", "org", "value", "n"],
+                name="monthly_count_read_all",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m} {self.metric} {self.dimension}={self.value}: {self.n}"
+
+
+class InHandCount(models.Model):
+    """Cases held now by `org` in `status`, and how many of them are overdue, as of the last
+    roll-up: the dashboard's "in hand" and "overdue now" charts, which would otherwise count
+    the live case table (hundreds of thousands of open cases at 10M)."""
+
+    org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16)
+    n = models.IntegerField(default=0)
+    overdue = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "status"], name="in_hand_key")]
+
+    def __str__(self) -> str:
+        return f"{self.org_id} {self.status}: {self.n} ({self.overdue} overdue)"
+
+
 class CaseTally(models.Model):
     """What one case contributes to `DailyCount` as last rolled up: its dimensions and its
     entries `[day, org_id, metric, n]`. The roll-up recomputes a case's entries from its events
@@ -80,6 +126,10 @@ class CaseTally(models.Model):
     channel = models.CharField(max_length=8, blank=True)
     category = models.CharField(max_length=16, blank=True)
     entries = models.JSONField(default=list)
+    # Where the case stood when last rolled up (its row in `InHandCount`).
+    holder_id = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, blank=True)
+    overdue = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"tally of case {self.case_id}"

@@ -1,7 +1,8 @@
 """Keeping `DailyCount` current from the case event log (docs/analytics.md).
 
 `counts_rollup` reads the events past the stored high-water mark, recomputes the whole
-contribution of every case they belong to (`case_entries`: a pure function of the case, its
+contribution of every case they belong to (its daily counts, their monthly sums in `MonthlyCount`,
+and its place in `InHandCount`) (`case_entries`: a pure function of the case, its
 events and its clocks) and applies the difference against what that case contributed before
 (`CaseTally`). Recomputing per case rather than adding per event makes a run idempotent, lets a
 re-classified case move its counts, and makes `counts_rebuild` (the same function over every case)
@@ -28,7 +29,7 @@ from petitiondesk.accounts.models import Organisation
 from petitiondesk.cases.models import Case, CaseEvent, Deadline
 from petitiondesk.core.db import write_transaction
 
-from .models import CaseTally, DailyCount, RollupState
+from .models import CaseTally, DailyCount, InHandCount, MonthlyCount, RollupState
 
 log = logging.getLogger("petitiondesk.analytics")
 
@@ -156,43 +157,81 @@ def _tally_entries(tally: CaseTally) -> list[tuple[Entry, int]]:
     return [((day, org, metric), n) for day, org, metric, n in tally.entries]
 
 
-_TABLE = DailyCount._meta.db_table
-_ON_CONFLICT = (
-    f"ON CONFLICT (day, org_id, metric, dimension, value) DO UPDATE SET n = {_TABLE}.n + excluded.n"
-)
-# PostgreSQL: one statement with the rows as six arrays (each key once, as ON CONFLICT needs).
-_UPSERT_PG = (
-    f"INSERT INTO {_TABLE} (day, org_id, metric, dimension, value, n) "
-    "SELECT * FROM unnest(%s::date[], %s::bigint[], %s::text[], %s::text[], %s::text[], "
-    f"%s::int[]) {_ON_CONFLICT}"
-)
-_COPY = f"COPY {_TABLE} (day, org_id, metric, dimension, value, n) FROM STDIN"
-# SQLite: a statement a row; executemany runs them in-process, without a round trip each.
-_UPSERT_ROW = (
-    f"INSERT INTO {_TABLE} (day, org_id, metric, dimension, value, n) "
-    f"VALUES (%s, %s, %s, %s, %s, %s) {_ON_CONFLICT}"
-)
+def _sql(table: str) -> dict[str, str]:
+    on_conflict = f"ON CONFLICT (day, org_id, metric, dimension, value) DO UPDATE SET n = {table}.n + excluded.n"
+    return {
+        # PostgreSQL: one statement with the rows as six arrays (each key once, as ON CONFLICT
+        # needs).
+        "upsert_pg": f"INSERT INTO {table} (day, org_id, metric, dimension, value, n) "
+        "SELECT * FROM unnest(%s::date[], %s::bigint[], %s::text[], %s::text[], %s::text[], "
+        f"%s::int[]) {on_conflict}",
+        "copy": f"COPY {table} (day, org_id, metric, dimension, value, n) FROM STDIN",
+        # SQLite: a statement a row; executemany runs them in-process, without a round trip each.
+        "upsert_row": f"INSERT INTO {table} (day, org_id, metric, dimension, value, n) "
+        f"VALUES (%s, %s, %s, %s, %s, %s) {on_conflict}",
+    }
+
+
+_SQL = {
+    DailyCount: _sql(DailyCount._meta.db_table),
+    MonthlyCount: _sql(MonthlyCount._meta.db_table),
+}
+
+
+def _by_month(delta: Counter[CountKey]) -> Counter[CountKey]:
+    out: Counter[CountKey] = Counter()
+    for (day, org, metric, dim, value), n in delta.items():
+        out[(f"{day[:7]}-01", org, metric, dim, value)] += n
+    return out
 
 
 def _apply(delta: Counter[CountKey], *, empty: bool = False) -> None:
-    """Add `delta` to the counts; drop the rows that fall to zero. `empty`: the table is empty
-    (a rebuild's first write), so the rows are copied in without looking for existing ones."""
-    rows = [(*key, n) for key, n in delta.items() if n]
-    if not rows:
+    """Add `delta` to the daily and the monthly counts; drop the rows that fall to zero. `empty`:
+    the tables are empty (a rebuild's first write), so the rows are copied in without looking
+    for existing ones."""
+    for model, rows_of in ((DailyCount, delta), (MonthlyCount, _by_month(delta))):
+        rows = [(*key, n) for key, n in rows_of.items() if n]
+        if not rows:
+            continue
+        sql = _SQL[model]
+        if empty and connection.vendor == "postgresql":
+            with connection.cursor() as cur, cur.connection.cursor().copy(sql["copy"]) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            continue
+        with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                cur.execute(sql["upsert_pg"], [list(column) for column in zip(*rows, strict=True)])
+            else:
+                cur.executemany(sql["upsert_row"], rows)
+        if any(row[-1] < 0 for row in rows):
+            days = {row[0] for row in rows if row[-1] < 0}
+            model.objects.filter(day__in=days, n__lte=0).delete()
+
+
+StockKey = tuple[int, str]  # (holder org id, status)
+
+
+def _apply_stock(delta: Counter[tuple[int, str, bool]]) -> None:
+    """Move cases between `InHandCount` rows: (org, status, overdue) → change in cases."""
+    per_key: dict[StockKey, list[int]] = {}
+    for (org, status, overdue), n in delta.items():
+        if n:
+            pair = per_key.setdefault((org, status), [0, 0])
+            pair[0] += n
+            pair[1] += n if overdue else 0
+    if not per_key:
         return
-    if empty and connection.vendor == "postgresql":
-        with connection.cursor() as cur, cur.connection.cursor().copy(_COPY) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
+    table = InHandCount._meta.db_table
+    rows = [(org, status, n, over) for (org, status), (n, over) in per_key.items() if n or over]
     with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute(_UPSERT_PG, [list(column) for column in zip(*rows, strict=True)])
-        else:
-            cur.executemany(_UPSERT_ROW, rows)
-    if any(row[-1] < 0 for row in rows):
-        days = {row[0] for row in rows if row[-1] < 0}
-        DailyCount.objects.filter(day__in=days, n__lte=0).delete()
+        cur.executemany(
+            f"INSERT INTO {table} (org_id, status, n, overdue) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (org_id, status) DO UPDATE SET n = {table}.n + excluded.n, "
+            f"overdue = {table}.overdue + excluded.overdue",
+            rows,
+        )
+    InHandCount.objects.filter(n__lte=0, overdue__lte=0).delete()
 
 
 def _org_codes() -> dict[str, int]:
@@ -208,7 +247,20 @@ def _recount(
 ) -> int:
     """Recompute the cases' contributions and apply the difference (or add it to `delta`, for
     the caller to apply). `fresh`: no tallies exist."""
-    cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids)}
+    cases = {
+        c.pk: c
+        for c in Case.objects.filter(pk__in=case_ids).only(
+            "org_id",
+            "registered_by_org_id",
+            "received_on",
+            "status",
+            "is_overdue",
+            "topic",
+            "division_code",
+            "channel",
+            "category",
+        )
+    }
     events: dict[int, list[CaseEvent]] = {}
     for e in (
         CaseEvent.objects.filter(case_id__in=case_ids)
@@ -226,6 +278,7 @@ def _recount(
     if delta is None:
         delta = Counter()
     new_tallies, changed_tallies = [], []
+    stock: Counter[tuple[int, str, bool]] = Counter()
     for case_id, case in cases.items():
         entries = case_entries(
             case, events.get(case_id, []), deadlines.get(case_id, []), org_by_code
@@ -233,17 +286,30 @@ def _recount(
         dims = case_dims(case)
         tally = old.get(case_id)
         stored = sorted([day, org, metric, n] for (day, org, metric), n in entries.items() if n)
+        place = (case.org_id, case.status, case.is_overdue)
         if tally is not None:
-            if tally.entries == stored and case_dims(tally) == dims:
+            before = (tally.holder_id, tally.status, tally.overdue)
+            if tally.entries == stored and case_dims(tally) == dims and before == place:
                 continue
-            delta.subtract(_expand(_tally_entries(tally), case_dims(tally)))
-        delta.update(_expand(entries.items(), dims))
+            if before != place:
+                if tally.holder_id is not None:
+                    stock[(tally.holder_id, tally.status, tally.overdue)] -= 1
+                stock[place] += 1
+            if tally.entries != stored or case_dims(tally) != dims:
+                delta.subtract(_expand(_tally_entries(tally), case_dims(tally)))
+                delta.update(_expand(entries.items(), dims))
+        else:
+            stock[place] += 1
+            delta.update(_expand(entries.items(), dims))
         values = {
             "topic": case.topic,
             "division_code": case.division_code,
             "channel": case.channel,
             "category": case.category,
             "entries": stored,
+            "holder_id": case.org_id,
+            "status": case.status,
+            "overdue": case.is_overdue,
         }
         if tally is None:
             new_tallies.append(CaseTally(case_id=case_id, **values))
@@ -254,9 +320,19 @@ def _recount(
     CaseTally.objects.bulk_create(new_tallies, batch_size=2000)
     CaseTally.objects.bulk_update(
         changed_tallies,
-        ["topic", "division_code", "channel", "category", "entries"],
+        [
+            "topic",
+            "division_code",
+            "channel",
+            "category",
+            "entries",
+            "holder_id",
+            "status",
+            "overdue",
+        ],
         batch_size=2000,
     )
+    _apply_stock(stock)
     if apply_now:
         _apply(delta)
     return len(new_tallies) + len(changed_tallies)
@@ -319,6 +395,8 @@ def counts_rebuild(*, batch: int = 2000, progress: Callable[[int], None] | None 
         state = _locked_state()
         last_event = CaseEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
         DailyCount.objects.all().delete()
+        MonthlyCount.objects.all().delete()
+        InHandCount.objects.all().delete()
         CaseTally.objects.all().delete()
         after = 0
         pending: Counter[CountKey] = Counter()

@@ -1,18 +1,21 @@
 """Reading the pre-aggregated counts (`DailyCount`) and the few small live numbers.
 
 Every function takes the organisations to count (`org_ids`, None for all) and an inclusive range
-of days; none reads the case table except `overdue_by_org` and `open_by_status`, which go through
-the case table's partial and (org, status) indexes and touch only cases still in hand.
+of days. A period's whole months are read from `MonthlyCount` and only its ragged ends from
+`DailyCount` (when the buckets are months or there are none); the cases in hand now come from
+`InHandCount`. None reads the case table: at 10M cases even its indexes are too big to count on
+every page (docs/analytics.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils.translation import gettext as _
 
@@ -23,7 +26,7 @@ from petitiondesk.cases.transitions import OPEN_STATUSES
 from petitiondesk.core.errors import InvalidInput, PermissionDenied
 from petitiondesk.reference.selectors import divisions, topic_names
 
-from .models import DailyCount
+from .models import DailyCount, InHandCount, MonthlyCount
 
 ANALYTICS_ROLES = frozenset({User.Role.SUPERVISOR, User.Role.ANALYST, User.Role.HEAD})
 GRAINS = ("day", "week", "month")
@@ -56,23 +59,75 @@ def check_period(date_from: dt.date, date_to: dt.date) -> None:
         )
 
 
-def _rows(
+CountModel = type[DailyCount] | type[MonthlyCount]
+
+
+def _month_after(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _pieces(
+    date_from: dt.date, date_to: dt.date, grain: str
+) -> list[tuple[CountModel, dt.date, dt.date]]:
+    """The period as its whole calendar months (`MonthlyCount`) and its ragged ends by day
+    (`DailyCount`); by day only when the buckets are days or weeks, which months cannot give."""
+    if grain != "month":
+        return [(DailyCount, date_from, date_to)]
+    first = date_from if date_from.day == 1 else _month_after(date_from)
+    stop = (date_to + dt.timedelta(days=1)).replace(day=1)  # the first month not wholly inside
+    if first >= stop:
+        return [(DailyCount, date_from, date_to)]
+    out: list[tuple[CountModel, dt.date, dt.date]] = [
+        (MonthlyCount, first, stop - dt.timedelta(days=1))
+    ]
+    if date_from < first:
+        out.append((DailyCount, date_from, first - dt.timedelta(days=1)))
+    if stop <= date_to:
+        out.append((DailyCount, stop, date_to))
+    return out
+
+
+def _querysets(
     *,
-    metric: str,
     date_from: dt.date,
     date_to: dt.date,
     org_ids: Collection[int] | None,
-    dimension: str = "",
-    value: str | None = None,
-) -> QuerySet[DailyCount]:
-    qs = DailyCount.objects.filter(
-        metric=metric, dimension=dimension, day__gte=date_from, day__lte=date_to
-    )
+    grain: str = "month",
+    **filters: Any,
+) -> list[QuerySet[Any]]:
+    """The rows of the period, as one queryset per piece (see `_pieces`)."""
     if org_ids is not None:
-        qs = qs.filter(org_id__in=list(org_ids))
-    if value is not None:
-        qs = qs.filter(value=value)
-    return qs
+        filters["org_id__in"] = list(org_ids)
+    return [
+        model.objects.filter(day__gte=a, day__lte=b, **filters)
+        for model, a, b in _pieces(date_from, date_to, grain)
+    ]
+
+
+def _summed(querysets: list[QuerySet[Any]], *fields: str) -> Counter[tuple[Any, ...]]:
+    """Σ n grouped by `fields`, over every piece."""
+    out: Counter[tuple[Any, ...]] = Counter()
+    for qs in querysets:
+        for *key, total in (
+            qs.values_list(*fields).annotate(total=Sum("n")).values_list(*fields, "total")
+        ):
+            out[tuple(key)] += int(total or 0)
+    return out
+
+
+def _bucketed(querysets: list[QuerySet[Any]], grain: str, *extra: str) -> Counter[tuple[Any, ...]]:
+    """Σ n grouped by (bucket start, *extra), over every piece."""
+    out: Counter[tuple[Any, ...]] = Counter()
+    for qs in querysets:
+        for b, *rest in _grouped(qs, grain, *extra).values_list(*_cols(grain, *extra)):
+            *key, total = rest
+            out[(_as_date(b), *key)] += int(total or 0)
+    return out
+
+
+def _ranked(found: Counter[tuple[Any, ...]], limit: int | None) -> list[tuple[Any, int]]:
+    rows = sorted(((k[0], n) for k, n in found.items() if n), key=lambda kv: (-kv[1], kv[0]))
+    return rows[:limit] if limit else rows
 
 
 def counts_total(
@@ -84,15 +139,11 @@ def counts_total(
     dimension: str = "",
     value: str | None = None,
 ) -> int:
-    qs = _rows(
-        metric=metric,
-        date_from=date_from,
-        date_to=date_to,
-        org_ids=org_ids,
-        dimension=dimension,
-        value=value,
-    )
-    return int(qs.aggregate(total=Sum("n"))["total"] or 0)
+    filters: dict[str, Any] = {"metric": metric, "dimension": dimension}
+    if value is not None:
+        filters["value"] = value
+    qss = _querysets(date_from=date_from, date_to=date_to, org_ids=org_ids, **filters)
+    return sum(int(qs.aggregate(total=Sum("n"))["total"] or 0) for qs in qss)
 
 
 def counts_totals(
@@ -103,19 +154,20 @@ def counts_totals(
     org_ids: Collection[int] | None = None,
     division: str | None = None,
 ) -> dict[str, int]:
-    """Totals of several metrics in one query (metrics without rows are 0), of the cases of one
-    division when `division` is given."""
-    qs = DailyCount.objects.filter(
-        metric__in=list(metrics),
-        dimension="division" if division else "",
-        value=division or "",
-        day__gte=date_from,
-        day__lte=date_to,
+    """Totals of several metrics (metrics without rows are 0), of the cases of one division when
+    `division` is given."""
+    found = _summed(
+        _querysets(
+            date_from=date_from,
+            date_to=date_to,
+            org_ids=org_ids,
+            metric__in=list(metrics),
+            dimension="division" if division else "",
+            value=division or "",
+        ),
+        "metric",
     )
-    if org_ids is not None:
-        qs = qs.filter(org_id__in=list(org_ids))
-    found = dict(qs.values_list("metric").annotate(total=Sum("n")).values_list("metric", "total"))
-    return {m: int(found.get(m) or 0) for m in metrics}
+    return {m: found.get((m,), 0) for m in metrics}
 
 
 def counts_totals_by_org(
@@ -125,19 +177,21 @@ def counts_totals_by_org(
     date_to: dt.date,
     org_ids: Collection[int] | None = None,
 ) -> dict[int, dict[str, int]]:
-    """org id → metric → total, in one query."""
-    qs = DailyCount.objects.filter(
-        metric__in=list(metrics), dimension="", day__gte=date_from, day__lte=date_to
+    """org id → metric → total."""
+    found = _summed(
+        _querysets(
+            date_from=date_from,
+            date_to=date_to,
+            org_ids=org_ids,
+            metric__in=list(metrics),
+            dimension="",
+        ),
+        "org_id",
+        "metric",
     )
-    if org_ids is not None:
-        qs = qs.filter(org_id__in=list(org_ids))
     out: dict[int, dict[str, int]] = {}
-    for org_id, metric, total in (
-        qs.values_list("org_id", "metric")
-        .annotate(total=Sum("n"))
-        .values_list("org_id", "metric", "total")
-    ):
-        out.setdefault(org_id, {})[metric] = int(total)
+    for (org_id, metric), total in found.items():
+        out.setdefault(org_id, {})[metric] = total
     return out
 
 
@@ -151,21 +205,10 @@ def counts_by_value(
     limit: int | None = None,
 ) -> list[tuple[str, int]]:
     """(value, total) of one dimension, largest first."""
-    qs = (
-        _rows(
-            metric=metric,
-            date_from=date_from,
-            date_to=date_to,
-            org_ids=org_ids,
-            dimension=dimension,
-        )
-        .values_list("value")
-        .annotate(total=Sum("n"))
-        .order_by("-total", "value")
-        .values_list("value", "total")
+    qss = _querysets(
+        date_from=date_from, date_to=date_to, org_ids=org_ids, metric=metric, dimension=dimension
     )
-    rows = [(v, int(t)) for v, t in (qs[:limit] if limit else qs) if t]
-    return rows
+    return _ranked(_summed(qss, "value"), limit)
 
 
 def counts_by_org(
@@ -177,14 +220,10 @@ def counts_by_org(
     limit: int | None = None,
 ) -> list[tuple[int, int]]:
     """(org id, total), largest first."""
-    qs = (
-        _rows(metric=metric, date_from=date_from, date_to=date_to, org_ids=org_ids)
-        .values_list("org_id")
-        .annotate(total=Sum("n"))
-        .order_by("-total", "org_id")
-        .values_list("org_id", "total")
+    qss = _querysets(
+        date_from=date_from, date_to=date_to, org_ids=org_ids, metric=metric, dimension=""
     )
-    return [(o, int(t)) for o, t in (qs[:limit] if limit else qs) if t]
+    return _ranked(_summed(qss, "org_id"), limit)
 
 
 def _bucket(day: dt.date, grain: str) -> dt.date:
@@ -212,11 +251,11 @@ def buckets(date_from: dt.date, date_to: dt.date, grain: str) -> list[dt.date]:
         elif grain == "week":
             day += dt.timedelta(days=7)
         else:
-            day = (day + dt.timedelta(days=32)).replace(day=1)
+            day = _month_after(day)
     return out
 
 
-def _grouped(qs: QuerySet[DailyCount], grain: str, *extra: str) -> QuerySet[DailyCount]:
+def _grouped(qs: QuerySet[Any], grain: str, *extra: str) -> QuerySet[Any]:
     if grain == "day":
         return qs.values_list("day", *extra).annotate(total=Sum("n"))
     trunc = TruncWeek("day") if grain == "week" else TruncMonth("day")
@@ -225,6 +264,10 @@ def _grouped(qs: QuerySet[DailyCount], grain: str, *extra: str) -> QuerySet[Dail
 
 def _as_date(value: dt.date | dt.datetime) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _cols(grain: str, *extra: str) -> tuple[str, ...]:
+    return ("day" if grain == "day" else "bucket", *extra, "total")
 
 
 def counts_series(
@@ -239,20 +282,12 @@ def counts_series(
 ) -> list[tuple[dt.date, int]]:
     """(bucket start, total) for every bucket of the period, zeros included."""
     keys = buckets(date_from, date_to, grain)
-    qs = _rows(
-        metric=metric,
-        date_from=date_from,
-        date_to=date_to,
-        org_ids=org_ids,
-        dimension=dimension,
-        value=value,
-    )
-    found = {_as_date(b): int(t) for b, t in _grouped(qs, grain).values_list(*_cols(grain))}
-    return [(k, found.get(k, 0)) for k in keys]
-
-
-def _cols(grain: str, *extra: str) -> tuple[str, ...]:
-    return ("day" if grain == "day" else "bucket", *extra, "total")
+    filters: dict[str, Any] = {"metric": metric, "dimension": dimension}
+    if value is not None:
+        filters["value"] = value
+    qss = _querysets(date_from=date_from, date_to=date_to, org_ids=org_ids, grain=grain, **filters)
+    found = _bucketed(qss, grain)
+    return [(k, found.get((k,), 0)) for k in keys]
 
 
 def counts_series_by_value(
@@ -266,40 +301,38 @@ def counts_series_by_value(
 ) -> dict[str, list[tuple[dt.date, int]]]:
     """value → [(bucket start, total)] for every value seen in the period, zeros included."""
     keys = buckets(date_from, date_to, grain)
-    qs = _rows(
-        metric=metric,
+    qss = _querysets(
         date_from=date_from,
         date_to=date_to,
         org_ids=org_ids,
+        grain=grain,
+        metric=metric,
         dimension=dimension,
     )
     found: dict[str, dict[dt.date, int]] = {}
-    for b, v, t in _grouped(qs, grain, "value").values_list(*_cols(grain, "value")):
-        found.setdefault(v, {})[_as_date(b)] = int(t)
+    for (b, v), t in _bucketed(qss, grain, "value").items():
+        found.setdefault(v, {})[b] = t
     return {v: [(k, per.get(k, 0)) for k in keys] for v, per in found.items()}
 
 
-# --- small live numbers, read through indexes --------------------------------------------------
+# --- cases in hand now, as of the last roll-up (`InHandCount`) --------------------------------
 
 
 def overdue_by_org(org_ids: Collection[int] | None = None) -> list[tuple[int, int]]:
-    """(holding org id, cases overdue now), largest first: the `case_overdue` partial index."""
-    qs = Case.objects.filter(is_overdue=True)
+    """(holding org id, cases overdue now), largest first."""
+    qs = InHandCount.objects.filter(overdue__gt=0)
     if org_ids is not None:
         qs = qs.filter(org_id__in=list(org_ids))
-    rows = qs.values_list("org_id").annotate(n=Count("id")).order_by("-n", "org_id")
-    return [(o, int(n)) for o, n in rows.values_list("org_id", "n")]
+    rows = qs.values_list("org_id").annotate(t=Sum("overdue")).values_list("org_id", "t")
+    return _ranked(Counter({(org_id,): int(t) for org_id, t in rows}), None)
 
 
 def open_by_status(org_ids: Collection[int] | None = None) -> dict[str, int]:
-    """Cases in hand now by status, at the given holders: the (org, status) index."""
-    qs = Case.objects.filter(status__in=list(OPEN_STATUSES))
+    """Cases in hand now by status, at the given holders."""
+    qs = InHandCount.objects.filter(status__in=list(OPEN_STATUSES), n__gt=0)
     if org_ids is not None:
         qs = qs.filter(org_id__in=list(org_ids))
-    return {
-        s: int(n)
-        for s, n in qs.values_list("status").annotate(n=Count("id")).values_list("status", "n")
-    }
+    return {k[0]: n for k, n in _summed([qs], "status").items() if n}
 
 
 # --- the dashboard: every chart's numbers as a table (the charts and the exports read these) ---
@@ -351,12 +384,15 @@ TOP = 10
 def table_trend(p: Period) -> Table:
     metrics = ("registered", "replied", "closed", "overdue")
     keys = buckets(p.date_from, p.date_to, p.grain)
-    qs = DailyCount.objects.filter(
-        metric__in=metrics, dimension="", day__gte=p.date_from, day__lte=p.date_to
-    ).filter(org_id__in=list(p.org_ids))
-    found: dict[tuple[dt.date, str], int] = {}
-    for b, metric, t in _grouped(qs, p.grain, "metric").values_list(*_cols(p.grain, "metric")):
-        found[(_as_date(b), metric)] = int(t)
+    qss = _querysets(
+        date_from=p.date_from,
+        date_to=p.date_to,
+        org_ids=p.org_ids,
+        grain=p.grain,
+        metric__in=metrics,
+        dimension="",
+    )
+    found = _bucketed(qss, p.grain, "metric")
     rows = [[k.isoformat(), *(found.get((k, m), 0) for m in metrics)] for k in keys]
     return Table(
         str(_("Volume over time")),
@@ -403,18 +439,14 @@ def table_channels(p: Period) -> Table:
 
 def table_organs(p: Period) -> Table:
     """Organisations by matters they decided on (accepted, diverted or not accepted)."""
-    qs = DailyCount.objects.filter(
+    qss = _querysets(
+        date_from=p.date_from,
+        date_to=p.date_to,
+        org_ids=p.org_ids,
         metric__in=("accepted", "diverted", "declined"),
         dimension="",
-        day__gte=p.date_from,
-        day__lte=p.date_to,
-        org_id__in=list(p.org_ids),
     )
-    totals = {
-        o: int(t)
-        for o, t in qs.values_list("org_id").annotate(t=Sum("n")).values_list("org_id", "t")
-    }
-    top = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]
+    top = _ranked(_summed(qss, "org_id"), TOP)
     names = _org_labels([o for o, _n in top])
     return Table(
         str(_("Top organs (acceptance decisions)")),
