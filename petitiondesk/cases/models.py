@@ -126,6 +126,24 @@ class Case(models.Model):
             models.Index(fields=["org"], condition=Q(is_overdue=True), name="case_overdue"),
             # Open311's public request list reads a window of registration times, newest first.
             models.Index(fields=["-created_at", "-id"], name="case_registered"),
+            # The backlog sweep looks for open cases received before a cutoff that are not yet
+            # flagged; with `id` in the index that is an index-only scan of the open cases, not
+            # of all. The statuses are transitions.OPEN_STATUSES (tests/test_sweep_batch.py).
+            models.Index(
+                fields=["profile", "received_on", "id"],
+                condition=Q(
+                    status__in=[
+                        "accepted",
+                        "registered",
+                        "replied",
+                        "reviewed",
+                        "routed",
+                        "under_rereview",
+                        "under_review",
+                    ]
+                ),
+                name="case_open_received",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -217,6 +235,13 @@ class Deadline(models.Model):
             models.Index(fields=["due_on"], condition=Q(state="open"), name="deadline_open_due"),
             models.Index(
                 fields=["provisional"], condition=Q(state="open"), name="deadline_open_prov"
+            ),
+            # The reminder step reads an organ's open duty clocks due within days: without it,
+            # every open clock due then (windows mostly) is fetched and filtered.
+            models.Index(
+                fields=["due_on"],
+                condition=Q(state="open", duty=True, org__isnull=False),
+                name="deadline_open_duty_due",
             ),
         ]
 

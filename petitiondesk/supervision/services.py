@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,6 +46,8 @@ from .models import BacklogCase, BacklogProgress, Notification, Reminder, Superv
 
 log = logging.getLogger("petitiondesk.sweep")
 BATCH = 500
+# Clocks the overdue sweep claims a statement (and records in one transaction).
+CLAIM_BATCH = 1000
 R = User.Role
 # Who issues a supervision notice by hand (as the notices app: Art. 40): a supervisor, or a
 # petition department's clerk or head.
@@ -61,7 +65,7 @@ K = Notification.Kind
 # --- shared helpers ---------------------------------------------------------------------------
 
 
-def _event(
+def _event_row(
     case: Case,
     verb: str,
     *,
@@ -69,8 +73,9 @@ def _event(
     effective_on: dt.date,
     payload: dict[str, Any],
 ) -> CaseEvent:
-    """A supervision step in the case timeline (not a step of the procedure: the status stays)."""
-    return CaseEvent.objects.create(
+    """A supervision step in the case timeline (not a step of the procedure: the status stays),
+    unsaved."""
+    return CaseEvent(
         case_id=case.pk,
         verb=verb,
         actor=actor,
@@ -82,11 +87,37 @@ def _event(
     )
 
 
+def _event(
+    case: Case,
+    verb: str,
+    *,
+    actor: User | None = None,
+    effective_on: dt.date,
+    payload: dict[str, Any],
+) -> CaseEvent:
+    """`_event_row`, saved."""
+    event = _event_row(case, verb, actor=actor, effective_on=effective_on, payload=payload)
+    event.save()
+    return event
+
+
 def _staff(org_ids: Iterable[int | None], roles: Iterable[str]) -> list[User]:
     ids = [i for i in org_ids if i is not None]
     if not ids:
         return []
     return list(User.objects.filter(org_id__in=ids, role__in=list(roles), is_active=True))
+
+
+@dataclass
+class Note:
+    """One step's notifications: `kind` about `event` to each of `users` who may read the case."""
+
+    kind: str
+    event: CaseEvent
+    users: Iterable[User | None]
+    text: str
+    record: SupervisionRecord | None = None
+    backlog: BacklogCase | None = None
 
 
 def _notify(
@@ -100,29 +131,45 @@ def _notify(
 ) -> list[Notification]:
     """A notification for each of `users` who may read the case (once each), and their e-mails
     queued for after the commit. Must run inside the step's transaction."""
-    seen: set[int] = set()
-    candidates = []
-    for user in users:
-        if user is not None and user.pk not in seen:
-            seen.add(user.pk)
-            candidates.append(user)
-    readers = {
-        u.pk
-        for u in candidates
-        if visible_cases(u).filter(pk=event.case_id).exists()  # only those who may see the case
+    return _notify_many([Note(kind, event, users, text, record, backlog)])
+
+
+def _notify_many(notes: Sequence[Note]) -> list[Notification]:
+    """`_notify` for the steps of a batch: one visibility query per recipient (not per recipient
+    and case), one insert and one after-commit callback for all."""
+    wanted: list[tuple[Note, list[User]]] = []
+    case_ids_of: dict[int, set[int]] = defaultdict(set)
+    people: dict[int, User] = {}
+    for note in notes:
+        seen: set[int] = set()
+        candidates = []
+        for user in note.users:
+            if user is not None and user.pk not in seen:
+                seen.add(user.pk)
+                candidates.append(user)
+                case_ids_of[user.pk].add(note.event.case_id)
+                people.setdefault(user.pk, user)
+        wanted.append((note, candidates))
+    readable = {  # only those who may see the case
+        (user_id, case_id)
+        for user_id, case_ids in case_ids_of.items()
+        for case_id in visible_cases(people[user_id])
+        .filter(pk__in=sorted(case_ids))
+        .values_list("pk", flat=True)
     }
     rows = [
         Notification(
             recipient=u,
-            kind=kind,
-            case_id=event.case_id,
-            event=event,
-            record=record,
-            backlog=backlog,
-            text=text[:500],
+            kind=note.kind,
+            case_id=note.event.case_id,
+            event=note.event,
+            record=note.record,
+            backlog=note.backlog,
+            text=note.text[:500],
         )
+        for note, candidates in wanted
         for u in candidates
-        if u.pk in readers
+        if (u.pk, note.event.case_id) in readable
     ]
     Notification.objects.bulk_create(rows)
     to_mail = [n.pk for n in rows if n.recipient.email]
@@ -160,21 +207,54 @@ def _auto_issuer(case: Case, owing_org_id: int) -> int | None:
 def _owing_recipients(case: Case, org_id: int, *roles: str) -> list[User]:
     """The handler of the case when it works in the owing organ, and the owing organ's staff of
     `roles`."""
-    people = _staff([org_id], roles)
-    if case.assignee_id is not None and case.org_id == org_id:
-        people.insert(0, User.objects.get(pk=case.assignee_id))
-    return people
+    return _owing_recipients_many([(case, org_id)], *roles)[0]
+
+
+def _owing_recipients_many(pairs: Sequence[tuple[Case, int]], *roles: str) -> list[list[User]]:
+    """`_owing_recipients` for each (case, organ) of a batch: a query for the organs' staff, one
+    for the handlers."""
+    staff = _staff({org_id for _case, org_id in pairs}, roles)
+    handlers = User.objects.in_bulk(
+        {c.assignee_id for c, org_id in pairs if c.assignee_id is not None and c.org_id == org_id}
+    )
+    out = []
+    for case, org_id in pairs:
+        people = [u for u in staff if u.org_id == org_id]
+        if case.assignee_id is not None and case.org_id == org_id:
+            people.insert(0, handlers[case.assignee_id])
+        out.append(people)
+    return out
 
 
 def _answerable(case: Case, org_id: int) -> list[User]:
     """Who answers for the organ: its heads and the case's handler there; staff of the organ
     when it has no head."""
-    return _owing_recipients(case, org_id, R.HEAD) or _staff([org_id], [R.HANDLER, R.CLERK])
+    return _answerable_many([(case, org_id)])[0]
+
+
+def _answerable_many(pairs: Sequence[tuple[Case, int]]) -> list[list[User]]:
+    """`_answerable` for each (case, organ) of a batch, in a few queries for the whole batch."""
+    answering = _owing_recipients_many(pairs, R.HEAD)
+    headless = {org_id for (_c, org_id), people in zip(pairs, answering, strict=True) if not people}
+    staff = _staff(headless, [R.HANDLER, R.CLERK])
+    return [
+        people or [u for u in staff if u.org_id == org_id]
+        for (_case, org_id), people in zip(pairs, answering, strict=True)
+    ]
 
 
 def _supervisors_above(org_id: int) -> list[User]:
     """Supervisors whose jurisdiction covers the organ: those of the organ or a superior."""
     return _staff([org_id, *org_ancestor_ids(org_id)], [R.SUPERVISOR])
+
+
+def _lock_cases(case_ids: Iterable[int]) -> dict[int, Case]:
+    """Lock the cases no other transaction holds and return them by id; a case held by a verb or
+    a racing sweep is left to it or to the next run. SKIP LOCKED never waits for a case, so a
+    batch that takes its cases this way first never waits behind a verb (which locks the case
+    first) and cannot deadlock with one. Must run inside `write_transaction()`."""
+    locked = Case.objects.select_for_update(skip_locked=True).filter(pk__in=sorted(case_ids))
+    return {case.pk: case for case in locked.order_by("pk")}
 
 
 # --- the ladder: reminder ---------------------------------------------------------------------
@@ -184,7 +264,8 @@ def reminders_sweep(*, today: dt.date | None = None) -> int:
     """Remind the owing organ of each open duty clock due within the profile's reminder days
     (counted in calendar days: a clock due on 10-08 is reminded from 10-05, holiday or not);
     returns how many reminders this call sent. A clock already reminded is skipped; the unique
-    reminder row, written under the case's lock, makes two workers send it once."""
+    reminder row, written under the case's lock, makes two workers send it once. One
+    transaction for the batch, a few statements for all its reminders."""
     today = today or clock.today()
     horizon = max(get_profile(p).supervision_remind_days for p in available_profiles())
     candidates = list(
@@ -199,40 +280,61 @@ def reminders_sweep(*, today: dt.date | None = None) -> int:
         .order_by("due_on", "id")
         .values_list("id", "case_id", "case__profile", "due_on")[:BATCH]
     )
-    sent = 0
-    for deadline_id, case_id, profile_name, due_on in candidates:
-        if due_on - dt.timedelta(days=get_profile(profile_name).supervision_remind_days) > today:
-            continue
-        with write_transaction():
-            case = Case.objects.select_for_update().filter(pk=case_id).first()
-            deadline = Deadline.objects.filter(pk=deadline_id, state=Deadline.State.OPEN).first()
-            if (
-                case is None
-                or deadline is None
-                or Reminder.objects.filter(deadline=deadline).exists()
-            ):
-                continue  # done, or another worker reminded it while this one waited for the lock
-            Reminder.objects.create(deadline=deadline, case=case, sent_on=today)
-            event = _event(
-                case,
+    due = [
+        (deadline_id, case_id)
+        for deadline_id, case_id, profile_name, due_on in candidates
+        if due_on - dt.timedelta(days=get_profile(profile_name).supervision_remind_days) <= today
+    ]
+    if not due:
+        return 0
+    with write_transaction():
+        cases = _lock_cases({case_id for _deadline_id, case_id in due})
+        # Read again under the cases' locks: done, or reminded by another worker meanwhile.
+        fresh = Deadline.objects.filter(
+            pk__in=[d for d, case_id in due if case_id in cases],
+            state=Deadline.State.OPEN,
+            org__isnull=False,
+            reminder__isnull=True,
+        ).in_bulk()
+        deadlines = [fresh[d] for d, _case_id in due if d in fresh]
+        owed = [(cases[d.case_id], d.org_id) for d in deadlines if d.org_id is not None]
+        Reminder.objects.bulk_create(
+            Reminder(deadline=d, case=cases[d.case_id], sent_on=today) for d in deadlines
+        )
+        events = CaseEvent.objects.bulk_create(
+            _event_row(
+                cases[d.case_id],
                 "remind",
                 effective_on=today,
-                payload={"deadline_id": deadline.pk, "rule": deadline.rule, "due_on": str(due_on)},
+                payload={"deadline_id": d.pk, "rule": d.rule, "due_on": str(d.due_on)},
             )
-            assert deadline.org_id is not None
-            _notify(
-                kind=K.REMIND,
-                event=event,
-                users=_owing_recipients(case, deadline.org_id, R.HEAD, R.HANDLER, R.CLERK),
-                text=due_on.isoformat(),  # details are worded when shown (notification_detail)
-            )
-            sent += 1
+            for d in deadlines
+        )
+        owing = _owing_recipients_many(owed, R.HEAD, R.HANDLER, R.CLERK)
+        # Details are worded when shown (notification_detail).
+        _notify_many(
+            [
+                Note(K.REMIND, event, users, d.due_on.isoformat())
+                for d, event, users in zip(deadlines, events, owing, strict=True)
+            ]
+        )
+    sent = len(deadlines)
     if sent:
         log.info("supervision: %d reminder(s)", sent)
     return sent
 
 
 # --- the ladder: supervision notice -----------------------------------------------------------
+
+
+class Breach(NamedTuple):
+    """A duty clock that ran out with its step undone."""
+
+    deadline_id: int
+    case_id: int
+    rule: str
+    due_on: dt.date
+    org_id: int | None
 
 
 def breach_record(
@@ -242,89 +344,158 @@ def breach_record(
     after the due date, and a supervision notice (督办单) to the organ that owed the step, issued
     today with its answer date, written as a `supervise` event and sent to the organ's head and the
     case's handler (Art. 40, 45). Must run inside the transaction that marked the clock missed."""
-    CaseEvent.objects.create(
-        case_id=case_id,
-        verb="overdue",
-        effective_on=due_on + dt.timedelta(days=1),
-        payload={"rule": rule, "due_on": due_on.isoformat(), "deadline_id": deadline_id},
+    breaches_record([Breach(deadline_id, case_id, rule, due_on, org_id)])
+
+
+def breaches_record(breaches: Sequence[Breach]) -> None:
+    """`breach_record` for a batch of clocks, with a few statements for the whole batch instead
+    of several a clock. Must run inside the transaction that marked the clocks missed."""
+    CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case_id=b.case_id,
+            verb="overdue",
+            effective_on=b.due_on + dt.timedelta(days=1),
+            payload={"rule": b.rule, "due_on": b.due_on.isoformat(), "deadline_id": b.deadline_id},
+        )
+        for b in breaches
     )
-    if org_id is None:
+    owed = [b for b in breaches if b.org_id is not None]
+    if not owed:
         return
-    case = Case.objects.get(pk=case_id)
+    cases = Case.objects.in_bulk({b.case_id for b in owed})
     today = clock.today()
-    record = SupervisionRecord.objects.create(
-        case_id=case_id,
-        deadline_id=deadline_id,
-        org_id=org_id,
-        reason=SupervisionRecord.Reason.OVERDUE,
-        issuer_org_id=_auto_issuer(case, org_id),
-        issued_on=today,
-        answer_by=answer_date(issued_on=today, profile_name=case.profile),
-    )
-    _issued(case, record, actor=None)
+    answer_by: dict[str, dt.date] = {}
+    records = []
+    for b in owed:
+        assert b.org_id is not None
+        case = cases[b.case_id]
+        if case.profile not in answer_by:
+            answer_by[case.profile] = answer_date(issued_on=today, profile_name=case.profile)
+        records.append(
+            SupervisionRecord(
+                case_id=b.case_id,
+                deadline_id=b.deadline_id,
+                org_id=b.org_id,
+                reason=SupervisionRecord.Reason.OVERDUE,
+                issuer_org_id=_auto_issuer(case, b.org_id),
+                issued_on=today,
+                answer_by=answer_by[case.profile],
+            )
+        )
+    SupervisionRecord.objects.bulk_create(records)
+    _issued_many([(cases[r.case_id], r) for r in records], actor=None)
 
 
 def _issued(case: Case, record: SupervisionRecord, *, actor: User | None) -> None:
-    event = _event(
-        case,
-        "supervise",
-        actor=actor,
-        effective_on=record.issued_on or clock.today(),
-        payload={
-            "record_id": record.pk,
-            "reason": record.reason,
-            "to_org_id": record.org_id,
-            "answer_by": str(record.answer_by),
-            "by_hand": actor is not None,
-        },
+    _issued_many([(case, record)], actor=actor)
+
+
+def _issued_many(issued: Sequence[tuple[Case, SupervisionRecord]], *, actor: User | None) -> None:
+    """The `supervise` event of each issued notice and its notifications to the answering organ."""
+    events = CaseEvent.objects.bulk_create(
+        _event_row(
+            case,
+            "supervise",
+            actor=actor,
+            effective_on=record.issued_on or clock.today(),
+            payload={
+                "record_id": record.pk,
+                "reason": record.reason,
+                "to_org_id": record.org_id,
+                "answer_by": str(record.answer_by),
+                "by_hand": actor is not None,
+            },
+        )
+        for case, record in issued
     )
-    _notify(
-        kind=K.SUPERVISE,
-        event=event,
-        users=_answerable(case, record.org_id),
-        text=str(record.answer_by),
-        record=record,
+    answering = _answerable_many([(case, record.org_id) for case, record in issued])
+    _notify_many(
+        [
+            Note(K.SUPERVISE, event, users, str(record.answer_by), record=record)
+            for event, users, (_case, record) in zip(events, answering, issued, strict=True)
+        ]
     )
+
+
+def _claim_missed(*, today: dt.date, limit: int) -> list[tuple[bool, Breach]]:
+    """Mark up to `limit` open clocks due before `today` missed; returns (duty, clock) of those
+    this call marked (a clock another worker marked first is not among them), by due date and
+    id. Must run inside `write_transaction()`."""
+    if connection.vendor == "postgresql":
+        # Claimed with their cases' row locks, the case row first as every verb takes it before
+        # reading and rewriting the case's clocks (OF lists the lock order). SKIP LOCKED passes
+        # over a case another transaction holds (a verb settles its own clocks, a racing sweep
+        # claims them; the rest are the next run's), so this statement never waits on a lock,
+        # and a transaction that never waits cannot be part of a deadlock.
+        # `= ANY(ARRAY(…))` keeps the UPDATE on primary-key lookups: with a join, the planner,
+        # which expects a good part of the open clocks to be past due, scans all of them.
+        qn = connection.ops.quote_name
+        deadline, case = qn(Deadline._meta.db_table), qn(Case._meta.db_table)
+        sql = f"""
+            UPDATE {deadline} AS d SET state = %(missed)s
+            WHERE d.state = %(open)s AND d.id = ANY(ARRAY(
+                SELECT o.id FROM {deadline} AS o JOIN {case} AS c ON c.id = o.case_id
+                WHERE o.state = %(open)s AND o.due_on < %(today)s
+                ORDER BY o.due_on, o.id
+                LIMIT %(limit)s
+                FOR UPDATE OF c, o SKIP LOCKED
+            ))
+            RETURNING d.duty, d.id, d.case_id, d.rule, d.due_on, d.org_id
+        """
+        params: dict[str, str | int | dt.date] = {
+            "missed": Deadline.State.MISSED.value,
+            "open": Deadline.State.OPEN.value,
+            "today": today,
+            "limit": limit,
+        }
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            rows = [(duty, Breach(d, c, rule, due, org)) for duty, d, c, rule, due, org in cur]
+        return sorted(rows, key=lambda row: (row[1].due_on, row[1].deadline_id))
+    # SQLite: one writer at a time, so nobody changes these clocks between the read and the
+    # conditional UPDATE.
+    open_past_due = Deadline.objects.filter(state=Deadline.State.OPEN, due_on__lt=today)
+    rows = [
+        (duty, Breach(d, c, rule, due, org))
+        for duty, d, c, rule, due, org in open_past_due.order_by("due_on", "id").values_list(
+            "duty", "id", "case_id", "rule", "due_on", "org_id"
+        )[:limit]
+    ]
+    Deadline.objects.filter(
+        pk__in=[b.deadline_id for _duty, b in rows], state=Deadline.State.OPEN
+    ).update(state=Deadline.State.MISSED)
+    return rows
 
 
 def deadlines_sweep(*, today: dt.date | None = None) -> int:
     """Mark every open clock whose due date has passed; returns how many this call claimed.
 
     A step is on time until the end of its due date in the deployment's zone, so only clocks due
-    before today are missed. Each breach is claimed with a conditional UPDATE (state still open), so
-    two workers sweeping at once record it exactly once.
+    before today are missed. The clocks are claimed in batches, a statement each, with a
+    conditional UPDATE (state still open) that returns what it changed, so two workers sweeping
+    at once record each breach exactly once. Windows and duty clocks are claimed together, so
+    a case's clocks are never split between the passes of two racing workers. A petitioner's
+    window lapsing is nobody's delay: it is only marked. A duty clock marks its case overdue and
+    is recorded (`breaches_record`) in the transaction that claimed it.
     """
     today = today or clock.today()
     claimed = 0
     while True:
-        candidates = list(
-            Deadline.objects.filter(state=Deadline.State.OPEN, due_on__lt=today)
-            .order_by("due_on", "id")
-            .values_list("id", "case_id", "rule", "due_on", "duty", "org_id")[:BATCH]
-        )
-        if not candidates:
-            break
-        for deadline_id, case_id, rule, due_on, duty, org_id in candidates:
-            with write_transaction():
-                # Lock the case first, as every verb does, so a sweep and a verb never deadlock.
-                Case.objects.select_for_update().filter(pk=case_id).first()
-                won = Deadline.objects.filter(pk=deadline_id, state=Deadline.State.OPEN).update(
-                    state=Deadline.State.MISSED
+        with write_transaction():
+            batch = _claim_missed(today=today, limit=CLAIM_BATCH)
+            breaches = [b for duty, b in batch if duty]
+            if breaches:
+                # A case already overdue needs no new row version.
+                overdue = Case.objects.filter(
+                    pk__in={b.case_id for b in breaches}, is_overdue=False
                 )
-                if not won:
-                    continue
-                claimed += 1
-                if not duty:
-                    continue  # a petitioner's window lapsing is nobody's delay
-                Case.objects.filter(pk=case_id).update(is_overdue=True)
-                breach_record(
-                    case_id=case_id,
-                    deadline_id=deadline_id,
-                    rule=rule,
-                    due_on=due_on,
-                    org_id=org_id,
-                )
-        if len(candidates) < BATCH:
+                overdue.update(is_overdue=True)
+                breaches_record(breaches)
+        claimed += len(batch)
+        # Fewer than asked: none left, or the rest are of cases other transactions hold: a
+        # racing sweep claims them (its batch holds all of a case's clocks, or it goes on), a
+        # verb settles them or leaves them to the next run.
+        if len(batch) < CLAIM_BATCH:
             break
     if claimed:
         log.info("overdue sweep claimed %d clock(s)", claimed)
@@ -336,7 +507,8 @@ def deadlines_sweep(*, today: dt.date | None = None) -> int:
 
 def listing_sweep(*, today: dt.date | None = None) -> int:
     """Escalate every open supervision notice whose answer date has passed to listed supervision
-    (挂牌督办), once (conditional UPDATE of `listed_on`); returns how many this call listed."""
+    (挂牌督办), once (`listed_on` set under the case's lock); returns how many this call listed.
+    One transaction for the batch, a few statements for all its notices."""
     today = today or clock.today()
     candidates = list(
         SupervisionRecord.objects.filter(
@@ -345,34 +517,49 @@ def listing_sweep(*, today: dt.date | None = None) -> int:
         .order_by("answer_by", "id")
         .values_list("id", "case_id")[:BATCH]
     )
-    listed = 0
-    for record_id, case_id in candidates:
-        with write_transaction():
-            case = Case.objects.select_for_update().filter(pk=case_id).first()
-            won = SupervisionRecord.objects.filter(
-                pk=record_id, state=SupervisionRecord.State.OPEN, listed_on__isnull=True
-            ).update(listed_on=today)
-            if not won or case is None:
-                continue
-            record = SupervisionRecord.objects.get(pk=record_id)
-            event = _event(
-                case,
+    if not candidates:
+        return 0
+    with write_transaction():
+        cases = _lock_cases({case_id for _record_id, case_id in candidates})
+        # Read again under the cases' locks: answered, or listed by another worker meanwhile.
+        fresh = SupervisionRecord.objects.filter(
+            pk__in=[r for r, case_id in candidates if case_id in cases],
+            state=SupervisionRecord.State.OPEN,
+            listed_on__isnull=True,
+        ).in_bulk()
+        records = [fresh[r] for r, _case_id in candidates if r in fresh]
+        SupervisionRecord.objects.filter(
+            pk__in=[r.pk for r in records],
+            state=SupervisionRecord.State.OPEN,
+            listed_on__isnull=True,
+        ).update(listed_on=today)
+        events = CaseEvent.objects.bulk_create(
+            _event_row(
+                cases[r.case_id],
                 "list_supervision",
                 effective_on=today,
-                payload={"record_id": record.pk, "answer_by": str(record.answer_by)},
+                payload={"record_id": r.pk, "answer_by": str(r.answer_by)},
             )
-            _notify(
-                kind=K.LIST,
-                event=event,
-                users=[
-                    *_answerable(case, record.org_id),
-                    *_supervisors_above(record.org_id),
-                    *_staff([record.issuer_org_id], [R.CLERK, R.HEAD, R.SUPERVISOR]),
-                ],
-                text=str(record.answer_by),
-                record=record,
-            )
-            listed += 1
+            for r in records
+        )
+        answering = _answerable_many([(cases[r.case_id], r.org_id) for r in records])
+        # The supervisors of each organ and its superiors, and the issuers' staff, in one query.
+        above = {r.org_id: [r.org_id, *org_ancestor_ids(r.org_id)] for r in records}
+        issuers = {r.issuer_org_id for r in records if r.issuer_org_id is not None}
+        staff = _staff(
+            {*issuers, *(o for orgs in above.values() for o in orgs)},
+            [R.SUPERVISOR, R.CLERK, R.HEAD],
+        )
+        notes = []
+        for record, event, people in zip(records, events, answering, strict=True):
+            supervisors = [
+                u for u in staff if u.role == R.SUPERVISOR and u.org_id in above[record.org_id]
+            ]
+            issuer_staff = [u for u in staff if u.org_id == record.issuer_org_id]
+            users = [*people, *supervisors, *issuer_staff]
+            notes.append(Note(K.LIST, event, users, str(record.answer_by), record=record))
+        _notify_many(notes)
+    listed = len(records)
     if listed:
         log.info("supervision: %d notice(s) listed", listed)
     return listed
@@ -628,6 +815,60 @@ def _flag(
         return backlog, True
 
 
+def _flag_many(flags: Sequence[tuple[int, str, int]], *, today: dt.date) -> int:
+    """The sweep's `_flag` for a batch of (case id, reason, submissions), in one transaction
+    with a few statements for all; returns how many it flagged. A case already flagged, or held
+    by another transaction (left to the next run), is passed over."""
+    if not flags:
+        return 0
+    with write_transaction():
+        cases = _lock_cases({case_id for case_id, _reason, _n in flags})
+        flagged = set(
+            BacklogCase.objects.filter(case_id__in=list(cases)).values_list("case_id", flat=True)
+        )
+        rows = []
+        for case_id, reason, submissions in flags:
+            if case_id in cases and case_id not in flagged:
+                flagged.add(case_id)
+                rows.append(
+                    BacklogCase(
+                        case=cases[case_id],
+                        reason=reason,
+                        flagged_on=today,
+                        submissions=submissions,
+                    )
+                )
+        BacklogCase.objects.bulk_create(rows)
+        events = CaseEvent.objects.bulk_create(
+            _event_row(
+                cases[b.case_id],
+                "backlog_flag",
+                effective_on=today,
+                payload={"backlog_id": b.pk, "reason": b.reason, "submissions": b.submissions},
+            )
+            for b in rows
+        )
+        # The heads of each holding organ and the supervisors of it and its superiors, in one query.
+        above = {
+            org_id: [org_id, *org_ancestor_ids(org_id)]
+            for org_id in {cases[b.case_id].org_id for b in rows}
+            if org_id is not None
+        }
+        staff = _staff({o for orgs in above.values() for o in orgs}, [R.HEAD, R.SUPERVISOR])
+        notes = []
+        for backlog, event in zip(rows, events, strict=True):
+            org_id = cases[backlog.case_id].org_id
+            heads = [u for u in staff if u.role == R.HEAD and u.org_id == org_id]
+            supervisors = [
+                u for u in staff if u.role == R.SUPERVISOR and u.org_id in above.get(org_id, ())
+            ]
+            notes.append(
+                Note(K.BACKLOG, event, [*heads, *supervisors], backlog.reason, None, backlog)
+            )
+        _notify_many(notes)
+    return len(rows)
+
+
 def backlog_sweep(*, today: dt.date | None = None) -> int:
     """Flag open cases open for the profile's `backlog_open_days` since receipt (on that day:
     received 2026-08-29 and 90 days → flagged on 2026-11-27), or with `backlog_repeat_count`
@@ -641,23 +882,15 @@ def backlog_sweep(*, today: dt.date | None = None) -> int:
         )
         cutoff = today - dt.timedelta(days=profile.backlog_open_days)
         old = list(unflagged.filter(received_on__lte=cutoff).values_list("id", flat=True)[:BATCH])
-        for case_id in old:
-            flagged += _flag(
-                case_id,
-                reason=BacklogCase.Reason.OPEN_TOO_LONG,
-                submissions=1,
-                today=today,
-                actor=None,
-            )[1]
-    for case_id, (name, submissions) in sorted(repeat_counts().items()):
-        if submissions >= get_profile(name).backlog_repeat_count:
-            flagged += _flag(
-                case_id,
-                reason=BacklogCase.Reason.REPEATED,
-                submissions=submissions,
-                today=today,
-                actor=None,
-            )[1]
+        flagged += _flag_many(
+            [(case_id, BacklogCase.Reason.OPEN_TOO_LONG, 1) for case_id in old], today=today
+        )
+    repeated = [
+        (case_id, BacklogCase.Reason.REPEATED, submissions)
+        for case_id, (name, submissions) in sorted(repeat_counts().items())
+        if submissions >= get_profile(name).backlog_repeat_count
+    ]
+    flagged += _flag_many(repeated, today=today)
     if flagged:
         log.info("supervision: %d backlog case(s) flagged", flagged)
     return flagged
