@@ -88,9 +88,13 @@ def forget_last_events(n_events: int) -> tuple[int, int]:
     case_ids = sorted({c for _i, c in rows})
     with transaction.atomic():
         delta: Counter[Any] = Counter()
+        stock: Counter[Any] = Counter()
         for tally in CaseTally.objects.filter(case_id__in=case_ids):
             delta.subtract(rollup._expand(rollup._tally_entries(tally), rollup.case_dims(tally)))
+            if tally.holder_id is not None:
+                stock[(tally.holder_id, tally.status, tally.overdue)] -= 1
         rollup._apply(delta)
+        rollup._apply_stock(stock)
         CaseTally.objects.filter(case_id__in=case_ids).delete()
         RollupState.objects.filter(name=rollup.STATE).update(last_event_id=last - n_events)
     return len(rows), len(case_ids)

@@ -191,3 +191,24 @@ def test_the_migration_derives_months_and_in_hand_counts_from_what_is_stored(
     migration.fill(django_apps, SimpleNamespace(connection=connection))
     assert month_rows() == months
     assert stored_in_hand() == in_hand
+
+
+@pytest.mark.django_db
+def test_topic_by_division_counts_and_their_migration(clerk_alice, handler_bob):
+    several_months(clerk_alice, handler_bob)
+    counts_rollup(lag_seconds=0)
+    crossed = DailyCount.objects.filter(dimension="topic_division")
+    assert set(crossed.values_list("value", flat=True)) == {
+        f"{t}|{d}" for t, d in Case.objects.values_list("topic", "division_code")
+    }
+    total = DailyCount.objects.filter(metric="registered", dimension="")
+    assert sum(crossed.filter(metric="registered").values_list("n", flat=True)) == sum(
+        total.values_list("n", flat=True)
+    )
+    days, months = set(crossed.values_list("day", "org_id", "metric", "value", "n")), month_rows()
+    crossed.delete()
+    MonthlyCount.objects.filter(dimension="topic_division").delete()
+    migration = importlib.import_module("petitiondesk.analytics.migrations.0004_topic_division")
+    migration.add_topic_division(django_apps, SimpleNamespace(connection=connection))
+    assert set(crossed.values_list("day", "org_id", "metric", "value", "n")) == days
+    assert month_rows() == months

@@ -74,3 +74,22 @@ def test_the_command_lists_the_spikes(weekly_counts: None, capsys: Any) -> None:
     assert main(["spikes", "--json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert (row["value"], row["count"], row["week"]) == ("housing", 18, "2026-11-23")
+
+
+def test_a_topic_surging_in_one_division_is_a_spike_though_the_topic_is_not(
+    org_tree: None,
+) -> None:
+    """Housing in 990101 goes from 2 a week to 12 while housing in 990102 falls from 10 to 4:
+    the topic's total (12 → 16) is usual, the topic in that division is not."""
+    org = Organisation.objects.get(code="K-XF")
+    for week in range(1, 9):
+        monday = MONDAY - dt.timedelta(weeks=week)
+        put(org, monday, "topic_division", "housing|990101", 2)
+        put(org, monday, "topic_division", "housing|990102", 10)
+        put(org, monday, "topic", "housing", 12)
+    put(org, MONDAY, "topic_division", "housing|990101", 12)
+    put(org, MONDAY, "topic_division", "housing|990102", 4)
+    put(org, MONDAY, "topic", "housing", 16)
+    found = spikes_find(week_of=MONDAY)
+    assert [(s.dimension, s.value) for s in found] == [("topic_division", "housing|990101")]
+    assert found[0].test.count == 12 and found[0].test.median == 2

@@ -19,7 +19,7 @@ from . import selectors as sel
 
 router = Router(tags=["analytics"])
 
-Dimension = Literal["", "topic", "division", "channel", "category"]
+Dimension = Literal["", "topic", "division", "channel", "category", "topic_division"]
 
 
 class PeriodQuery(Schema):

@@ -42,12 +42,13 @@ class DailyCount(models.Model):
         DIVISION = "division", _("division")
         CHANNEL = "channel", _("channel")
         CATEGORY = "category", _("category")
+        TOPIC_DIVISION = "topic_division", _("topic × division")
 
     day = models.DateField()
     org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     metric = models.CharField(max_length=40)
-    dimension = models.CharField(max_length=12, choices=Dimension.choices, blank=True)
-    value = models.CharField(max_length=64, blank=True)
+    dimension = models.CharField(max_length=16, choices=Dimension.choices, blank=True)
+    value = models.CharField(max_length=96, blank=True)
     n = models.IntegerField(default=0)
 
     class Meta:
@@ -77,8 +78,8 @@ class MonthlyCount(models.Model):
     day = models.DateField()
     org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     metric = models.CharField(max_length=40)
-    dimension = models.CharField(max_length=12, choices=DailyCount.Dimension.choices, blank=True)
-    value = models.CharField(max_length=64, blank=True)
+    dimension = models.CharField(max_length=16, choices=DailyCount.Dimension.choices, blank=True)
+    value = models.CharField(max_length=96, blank=True)
     n = models.IntegerField(default=0)
 
     class Meta:

@@ -29,6 +29,8 @@ from petitiondesk.accounts.models import Organisation
 from petitiondesk.accounts.selectors import org_subtree_ids
 from petitiondesk.core.errors import InvalidInput
 
+from .models import DailyCount
+
 log = logging.getLogger("petitiondesk.reports")
 
 KINDS = ("monthly", "annual")
@@ -165,6 +167,9 @@ def _value_label(dimension: str, value: str) -> str:
 
     if not value:
         return _("(none)")
+    if dimension == "topic_division":
+        topic, _sep, division = value.partition("|")
+        return f"{_value_label('topic', topic)} · {_value_label('division', division)}"
     if dimension == "topic":
         name = topic_names().get(value)
     elif dimension == "division":
@@ -349,8 +354,8 @@ def _findings_tables(
             headers=[_("dimension"), _("value"), _("week"), _("count"), _("usual (median)"), "z"],
             rows=[
                 [
-                    _(s.dimension),
-                    s.value,
+                    str(DailyCount.Dimension(s.dimension).label),
+                    _value_label(s.dimension, s.value),
                     s.week.isoformat(),
                     s.test.count,
                     s.test.median,

@@ -65,7 +65,7 @@ PLAIN_VERBS = {
 }
 OPINION_VERBS = frozenset({"reply", "decide_review", "decide_rereview"})
 RESPONSE_VERBS = frozenset({"accept", "decline"})
-DIMENSIONS = ("topic", "division", "channel", "category")
+DIMENSIONS = ("topic", "division", "channel", "category", "topic_division")
 
 Entry = tuple[str, int, str]  # (day ISO, org id, metric)
 
@@ -137,7 +137,14 @@ def case_dims(case: Case | CaseTally) -> dict[str, str]:
         "division": case.division_code,
         "channel": case.channel,
         "category": case.category,
+        "topic_division": topic_division(case.topic, case.division_code),
     }
+
+
+def topic_division(topic: str, division: str) -> str:
+    """The value of the `topic_division` dimension: "topic|division", or "" without both (a
+    spike is "this topic in this place", domain.md §8)."""
+    return f"{topic}|{division}" if topic and division else ""
 
 
 CountKey = tuple[str, int, str, str, str]  # (day, org id, metric, dimension, value)

@@ -1,5 +1,6 @@
-"""Spikes (docs/governance.md): a topic or division whose count this week departs from its usual
-level, by a robust test rather than a fixed threshold.
+"""Spikes (docs/governance.md): a topic in a division (and, coarser, a topic or a division alone)
+whose count this week departs from its usual level, by a robust test rather than a fixed
+threshold.
 
 The test, for one weekly series: the baseline is the previous `weeks` weeks (8 by default), its
 median `m` and its median absolute deviation `MAD`. The spread is
@@ -99,10 +100,11 @@ def spikes_find(
     week_of: dt.date,
     org_ids: Collection[int] | None = None,
     weeks: int = DEFAULT_WEEKS,
-    dimensions: Sequence[str] = ("topic", "division"),
+    dimensions: Sequence[str] = ("topic_division", "topic", "division"),
     metric: str = "registered",
 ) -> list[Spike]:
-    """The spikes of the week containing `week_of`, per topic and per division, among the cases
+    """The spikes of the week containing `week_of`, per topic × division, per topic and per
+    division, among the cases
     held by `org_ids` (None: all), strongest first. Reads `DailyCount` through the analytics
     selectors: one query a dimension."""
     from .selectors import counts_series_by_value
