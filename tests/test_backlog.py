@@ -123,3 +123,42 @@ def test_a_stranger_org_cannot_touch_a_backlog_case(api_as, clerk_alice, supervi
     analyst = user_add(username="hank", org_code="C", role="analyst")
     with pytest.raises(PermissionDenied):
         backlog_resolve(backlog_id=backlog.pk, actor=analyst, outcome="x")
+
+
+@pytest.mark.django_db
+def test_the_repeat_check_reads_only_links_added_since_its_last_run(
+    api_as, clerk_alice, monkeypatch
+):
+    """The sweep's repeat check counts the cases of new links only (a mark in RollupState), so
+    its cost does not grow with every link ever stored; a run with nothing new counts nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from petitiondesk.analytics.models import RollupState
+    from petitiondesk.supervision import services as sv
+
+    monkeypatch.setattr(sv, "LATE_LINK_MARGIN", 0)
+    first, second, third = (
+        registered_case(
+            api_as,
+            clerk_alice,
+            received_on="2026-11-20",
+            title=title,
+            content=f"{title}，请求处理。",
+            petitioners=[{"name": name, "phone": phone}],
+        )
+        for title, name, phone in (
+            ("学位分配不公", "王小明", "13800000001"),
+            ("路灯长期不亮", "李四", "13900000002"),
+            ("餐馆油烟扰民", "赵六", "13700000003"),
+        )
+    )
+    CaseLink.objects.all().delete()
+    link(second, first)
+    link(first, third, "same_matter")
+    assert backlog_sweep(today=TODAY) == 1
+    mark = RollupState.objects.get(name=sv.REPEAT_MARK).last_event_id
+    assert mark == CaseLink.objects.order_by("-id").values_list("id", flat=True).first()
+    with CaptureQueriesContext(connection) as again:
+        assert backlog_sweep(today=TODAY) == 0
+    assert [q["sql"] for q in again.captured_queries if "COUNT(" in q["sql"]] == []

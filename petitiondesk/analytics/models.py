@@ -16,7 +16,8 @@ from petitiondesk.cases.models import Case
 
 
 class RollupState(models.Model):
-    """One row per roll-up (today only `counts`): how far into the event log it has read."""
+    """How far a reader of an append-only log has read: `counts` (the roll-up, event ids) and
+    `backlog_links` (the backlog sweep's repeat check, case-link ids)."""
 
     name = models.CharField(max_length=32, unique=True)
     last_event_id = models.BigIntegerField(default=0)

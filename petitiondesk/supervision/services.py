@@ -24,13 +24,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from petitiondesk.accounts.models import Organisation, User
 from petitiondesk.accounts.selectors import org_ancestor_ids, org_subtree_ids
+from petitiondesk.analytics.models import RollupState
 from petitiondesk.calendar.engine import ClockSpec, Method, compute_due
 from petitiondesk.calendar.profiles import available_profiles, get_profile
 from petitiondesk.calendar.sources import current_calendar
@@ -759,16 +760,41 @@ def supervision_close(*, record_id: int, actor: User) -> SupervisionRecord:
 # --- backlog cases (积案) ---------------------------------------------------------------------
 
 
-def repeat_counts() -> dict[int, tuple[str, int]]:
-    """Open, unflagged cases with repeats: case id → (profile, submissions on the matter), the
-    case itself and its duplicate / same-matter links either way round. Two grouped queries over
-    the links (few), not a scan of the cases."""
+REPEAT_MARK = "backlog_links"  # RollupState row: the last link the repeat check has read
+REPEAT_LINKS_BATCH = 5000
+# A link's id is taken at insert, so a transaction that commits late can land below the mark:
+# every run reads the last ids before the mark again (as the near-duplicate index does).
+LATE_LINK_MARGIN = 1000
+
+
+def repeat_counts(
+    *, after: int, limit: int = REPEAT_LINKS_BATCH
+) -> tuple[dict[int, tuple[str, int]], int]:
+    """Open, unflagged cases at either end of the first `limit` repeat links after link id
+    `after`: case id → (profile, submissions on the matter: the case itself and its duplicate /
+    same-matter links either way round), and the last link id read (`after` when none).
+
+    A case's count only grows when a link is added, so only the cases of new links need
+    counting: two grouped queries over those cases' links (indexed by either end), however many
+    links and cases are stored."""
+    new = list(
+        CaseLink.objects.filter(relation__in=LINK_REPEATS, id__gt=after)
+        .order_by("id")
+        .values_list("id", "case_id", "other_id")[:limit]
+    )
+    if not new:
+        return {}, after
+    touched = sorted({case_id for _id, a, b in new for case_id in (a, b)})
     counts: dict[int, tuple[str, int]] = {}
     for end in ("case", "other"):
         rows = (
             CaseLink.objects.filter(
                 relation__in=LINK_REPEATS,
-                **{f"{end}__status__in": OPEN_STATUSES, f"{end}__backlog__isnull": True},
+                **{
+                    f"{end}_id__in": touched,
+                    f"{end}__status__in": OPEN_STATUSES,
+                    f"{end}__backlog__isnull": True,
+                },
             )
             .values_list(f"{end}_id", f"{end}__profile")
             .annotate(n=Count("id"))
@@ -776,7 +802,16 @@ def repeat_counts() -> dict[int, tuple[str, int]]:
         for case_id, profile_name, n in rows:
             _profile, seen = counts.get(case_id, (profile_name, 1))
             counts[case_id] = (profile_name, seen + n)
-    return counts
+    return counts, new[-1][0]
+
+
+def _repeat_mark() -> int:
+    try:
+        with transaction.atomic():
+            state, _created = RollupState.objects.get_or_create(name=REPEAT_MARK)
+    except IntegrityError:  # another worker created it at the same moment
+        state = RollupState.objects.get(name=REPEAT_MARK)
+    return state.last_event_id
 
 
 def _flag(
@@ -815,14 +850,16 @@ def _flag(
         return backlog, True
 
 
-def _flag_many(flags: Sequence[tuple[int, str, int]], *, today: dt.date) -> int:
+def _flag_many(flags: Sequence[tuple[int, str, int]], *, today: dt.date) -> tuple[int, set[int]]:
     """The sweep's `_flag` for a batch of (case id, reason, submissions), in one transaction
-    with a few statements for all; returns how many it flagged. A case already flagged, or held
-    by another transaction (left to the next run), is passed over."""
+    with a few statements for all; returns how many it flagged and the cases it passed over
+    because another transaction held them (left to the next run). A case already flagged is
+    skipped."""
     if not flags:
-        return 0
+        return 0, set()
     with write_transaction():
         cases = _lock_cases({case_id for case_id, _reason, _n in flags})
+        passed_over = {case_id for case_id, _reason, _n in flags} - set(cases)
         flagged = set(
             BacklogCase.objects.filter(case_id__in=list(cases)).values_list("case_id", flat=True)
         )
@@ -866,7 +903,7 @@ def _flag_many(flags: Sequence[tuple[int, str, int]], *, today: dt.date) -> int:
                 Note(K.BACKLOG, event, [*heads, *supervisors], backlog.reason, None, backlog)
             )
         _notify_many(notes)
-    return len(rows)
+    return len(rows), passed_over
 
 
 def backlog_sweep(*, today: dt.date | None = None) -> int:
@@ -884,13 +921,21 @@ def backlog_sweep(*, today: dt.date | None = None) -> int:
         old = list(unflagged.filter(received_on__lte=cutoff).values_list("id", flat=True)[:BATCH])
         flagged += _flag_many(
             [(case_id, BacklogCase.Reason.OPEN_TOO_LONG, 1) for case_id in old], today=today
-        )
+        )[0]
+    mark = _repeat_mark()
+    counts, last = repeat_counts(after=max(0, mark - LATE_LINK_MARGIN))
     repeated = [
         (case_id, BacklogCase.Reason.REPEATED, submissions)
-        for case_id, (name, submissions) in sorted(repeat_counts().items())
+        for case_id, (name, submissions) in sorted(counts.items())
         if submissions >= get_profile(name).backlog_repeat_count
     ]
-    flagged += _flag_many(repeated, today=today)
+    done, passed_over = _flag_many(repeated, today=today)
+    flagged += done
+    # The mark moves only when every case due a flag got it: one held by a verb is read again.
+    if not passed_over and last > mark:
+        RollupState.objects.filter(name=REPEAT_MARK, last_event_id__lt=last).update(
+            last_event_id=last, ran_at=timezone.now()
+        )
     if flagged:
         log.info("supervision: %d backlog case(s) flagged", flagged)
     return flagged
