@@ -46,7 +46,11 @@ class DailyCount(models.Model):
         TOPIC_DIVISION = "topic_division", _("topic × division")
 
     day = models.DateField()
-    org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: both indexes below already lead to it, and each extra index is one
+    # more to maintain on every upsert of the roll-up.
+    org = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     metric = models.CharField(max_length=40)
     dimension = models.CharField(max_length=16, choices=Dimension.choices, blank=True)
     value = models.CharField(max_length=96, blank=True)
@@ -77,7 +81,11 @@ class MonthlyCount(models.Model):
     year is 12 rows per key instead of 365."""
 
     day = models.DateField()
-    org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: both indexes below already lead to it, and each extra index is one
+    # more to maintain on every upsert of the roll-up.
+    org = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     metric = models.CharField(max_length=40)
     dimension = models.CharField(max_length=16, choices=DailyCount.Dimension.choices, blank=True)
     value = models.CharField(max_length=96, blank=True)
