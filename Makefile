@@ -124,6 +124,22 @@ bench-classify: install-dev
 bench-analytics: install-dev
 	$(BIN)/python bench/analytics.py
 
+## bench-scale: issue 7's scale figures (docs/benchmarks.md): the PostgreSQL database SCALE_DB grown
+## to SCALE_CASES cases (default 1,000,000; 10,000,000 needs ~50 GB and ~30 min) from 100,000
+## generated ones (bench/generate.py, bench/scale.py), then bench/analytics.py and bench/sweep.py
+SCALE_CASES ?= 1000000
+SCALE_DB ?= bench_scale
+.PHONY: bench-scale
+bench-scale: install-dev
+	createdb -h 127.0.0.1 -U postgres $(SCALE_DB) 2>/dev/null || true
+	export DATABASE_URL=postgresql://postgres@127.0.0.1:5432/$(SCALE_DB) PETITIONDESK_DATA_DIR=var/$(SCALE_DB); \
+	  $(BIN)/petitiondesk migrate && \
+	  if [ "$$(psql -h 127.0.0.1 -U postgres -Atc 'select count(*) from cases_case' $(SCALE_DB))" = 0 ]; then \
+	    $(BIN)/python bench/generate.py --cases 100000 --batch 5000 && $(BIN)/petitiondesk counts rebuild; \
+	  fi && \
+	  $(BIN)/python bench/scale.py --total $(SCALE_CASES) && \
+	  $(BIN)/python bench/analytics.py --no-rebuild && $(BIN)/python bench/sweep.py --repeat 3
+
 ## bench-replies: reply assistance on the 2,816 real replies (Art. 32 check, retrieval quality) and
 ## query latency at 2,816 and 100,000 cases (bench/replies.py; docs/intelligence.md)
 bench-replies: install-dev
