@@ -91,6 +91,9 @@ PETITIONDESK_IDENTITY_KEY = env_str("PETITIONDESK_IDENTITY_KEY", "")
 # The near-duplicate index (routing/similarity.py): where its copy is saved, and how often.
 PETITIONDESK_INDEX_DIR = Path(env_str("PETITIONDESK_INDEX_DIR", str(DATA_DIR / "index")))
 PETITIONDESK_INDEX_SAVE_SECONDS = env_int("PETITIONDESK_INDEX_SAVE_SECONDS", 300)
+# The dashboard's map (analytics/boundaries.py): a GeoJSON file of division boundaries the
+# deployment holds offline; empty: no map, the divisions are a ranked bar chart only.
+PETITIONDESK_DIVISION_BOUNDARIES = env_str("PETITIONDESK_DIVISION_BOUNDARIES", "")
 PETITIONDESK_SWEEP_INTERVAL_SECONDS = env_int("PETITIONDESK_SWEEP_INTERVAL_SECONDS", 60)
 # Petitioner tracking: failed guesses allowed per window, per IP and per tracking number.
 PETITIONDESK_TRACK_MAX_FAILURES = env_int("PETITIONDESK_TRACK_MAX_FAILURES", 10)

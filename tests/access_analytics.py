@@ -17,6 +17,8 @@ PAGE = {
     **dict.fromkeys(READERS, "ok"),
 }
 API = staff_only("403", **dict.fromkeys(READERS, "ok"))
+# The map's boundaries: readers get them where configured (tests/test_division_map.py), here 404.
+BOUNDARIES = {**PAGE, **dict.fromkeys(READERS, "404")}
 
 
 def _export(w: World) -> dict[str, Any]:
@@ -31,6 +33,7 @@ MATRIX_ENTRIES: dict[tuple[str, str], dict[str, str]] = {
     ("*", "/desk/analytics/"): PAGE,
     ("*", "/desk/analytics/export/{name}.{fmt}"): PAGE,
     ("*", "/desk/analytics/report/{kind}.{fmt}"): PAGE,
+    ("*", "/desk/analytics/boundaries.json"): BOUNDARIES,
     ("GET", f"{V1}/analytics/counts"): API,
     ("GET", f"{V1}/analytics/kpis"): API,
 }
@@ -38,6 +41,7 @@ PROBE_ENTRIES: dict[tuple[str, str], Any] = {
     ("*", "/desk/analytics/"): Probe(methods=("GET",)),
     ("*", "/desk/analytics/export/{name}.{fmt}"): Probe(setup=_export, methods=("GET",)),
     ("*", "/desk/analytics/report/{kind}.{fmt}"): Probe(setup=_report, methods=("GET",)),
+    ("*", "/desk/analytics/boundaries.json"): Probe(methods=("GET",)),
     ("GET", f"{V1}/analytics/counts"): Probe(),
     ("GET", f"{V1}/analytics/kpis"): Probe(),
 }

@@ -432,6 +432,23 @@ def table_divisions(p: Period) -> Table:
     return _top_values(p, "division", names, str(_("Top divisions")))
 
 
+def table_division_map(p: Period) -> Table:
+    """Every division of the period, for the map (the bar chart shows the top ones)."""
+    names = {code: row[0] for code, row in divisions().items()}
+    rows = counts_by_value(
+        metric="registered",
+        dimension="division",
+        date_from=p.date_from,
+        date_to=p.date_to,
+        org_ids=p.org_ids,
+    )
+    return Table(
+        str(_("Petitions by division")),
+        [str(_("value")), str(_("name")), str(_("registered"))],
+        [[v, names.get(v, v), n] for v, n in rows if v],
+    )
+
+
 def table_channels(p: Period) -> Table:
     labels = {str(k): str(v) for k, v in Case.Channel.choices}
     return _top_values(p, "channel", labels, str(_("Channel mix")))
@@ -479,6 +496,7 @@ TABLES = {
     "trend": table_trend,
     "topics": table_topics,
     "divisions": table_divisions,
+    "division_map": table_division_map,
     "organs": table_organs,
     "channels": table_channels,
     "overdue": table_overdue,

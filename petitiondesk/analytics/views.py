@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -29,6 +29,7 @@ from petitiondesk.web.auth import staff_page
 from petitiondesk.web.widgets import DateInput
 
 from . import kpis
+from .boundaries import division_boundaries
 from .selectors import (
     ANALYTICS_ROLES,
     TABLES,
@@ -98,8 +99,17 @@ KPI_TABLES: dict[str, Callable[[Period, str], Table]] = {
 }
 
 
+def _charts() -> tuple[str, ...]:
+    """The charts drawn: the map only where the deployment has division boundaries."""
+    return (*CHARTS, "division_map") if division_boundaries() is not None else CHARTS
+
+
 def _tables(period: Period, version: str, figures: list[kpis.KpiFigure]) -> dict[str, Table]:
-    tables = {name: build(period) for name, build in TABLES.items()}
+    tables = {
+        name: build(period)
+        for name, build in TABLES.items()
+        if name != "division_map" or "division_map" in _charts()
+    }
     tables["kpis"] = kpis.table_kpis(period, version, figures)
     tables["kpis_by_org"] = kpis.table_kpis_by_org(period, version)
     return tables
@@ -141,7 +151,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "tables": tables,
         "kpis": figures,
         "exports": exports,
-        "panels": [{"name": name, "table": tables[name], **exports[name]} for name in CHARTS],
+        "panels": [{"name": name, "table": tables[name], **exports[name]} for name in _charts()],
         "suggestions": suggestions,
         "chart_data": {
             "grain": period.grain,
@@ -151,9 +161,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 for row in suggestions["by_topic"][:10]
             ],
             "labels": {"save": _("Save as image")},
+            "boundaries": reverse("desk:analytics:boundaries")
+            if "division_map" in _charts()
+            else None,
         },
     }
     return render(request, "analytics/dashboard.html", context)
+
+
+@staff_page(*ROLES)
+def boundaries(request: HttpRequest) -> JsonResponse:
+    """The division boundaries the map draws (GeoJSON), when configured."""
+    geo = division_boundaries()
+    if geo is None:
+        raise Http404(_("no division boundaries are configured"))
+    response = JsonResponse(geo)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 def _cell(value: Any) -> Any:

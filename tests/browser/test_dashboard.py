@@ -3,7 +3,7 @@
 Seven cases of tests/test_kpis.py and a people's suggestion are counted; a city supervisor (with
 the second factor) opens the dashboard: every chart is drawn with ECharts from the embedded table,
 without a console error (the page's CSP allows no inline script or style), in Chinese and in
-English. The screenshots illustrate docs/analytics.md (docs/images/dashboard.*.png).
+English, the map of divisions included (drawn from a test boundary file). The screenshots illustrate docs/analytics.md (docs/images/dashboard.*.png).
 """
 
 from __future__ import annotations
@@ -29,7 +29,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 TODAY = dt.date(2026, 11, 27)
-CHARTS = ("trend", "topics", "divisions", "organs", "channels", "overdue", "open", "suggestions")
+CHARTS = (
+    "trend",
+    "topics",
+    "divisions",
+    "division_map",
+    "organs",
+    "channels",
+    "overdue",
+    "open",
+    "suggestions",
+)
+# Made-up squares standing for a deployment's own boundary file (analytics/boundaries.py).
+BOUNDARIES = Path(__file__).resolve().parents[1] / "fixtures" / "divisions-test.geojson"
 
 
 def _suggestion(clerk: Any) -> None:
@@ -66,7 +78,7 @@ def _charts_drawn(journey: Journey) -> None:
 
 
 def test_the_dashboard_draws_every_chart_in_both_languages(
-    journey: Journey, org_tree: None
+    journey: Journey, org_tree: None, settings: Any
 ) -> None:
     from django_otp.oath import totp
     from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -74,6 +86,7 @@ def test_the_dashboard_draws_every_chart_in_both_languages(
     alice = staff("alice", "K-XF", "clerk")
     bob = staff("bob", "K-EDU", "handler")
     carol = staff("carol", "C", "supervisor")
+    settings.PETITIONDESK_DIVISION_BOUNDARIES = str(BOUNDARIES)
     build(alice, bob)
     _suggestion(alice)
     counts_rollup(lag_seconds=0)

@@ -88,10 +88,46 @@
     charts.push(chart);
   }
 
+  // The map: only where the deployment holds division boundaries (data.boundaries is their URL);
+  // features are named by division code, rows are [code, name, registered].
+  function divisionMap(el, table) {
+    fetch(data.boundaries, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("boundaries: HTTP " + response.status); }
+        return response.json();
+      })
+      .then(function (geo) {
+        echarts.registerMap("divisions", geo);
+        var names = {};
+        var max = 1;
+        table.rows.forEach(function (r) { names[r[0]] = r[1]; max = Math.max(max, r[2]); });
+        var option = base(table.title);
+        delete option.grid;
+        option.tooltip = {
+          renderMode: "richText",
+          trigger: "item",
+          formatter: function (p) { return (names[p.name] || p.name) + ": " + (p.value || 0); }
+        };
+        option.visualMap = { min: 0, max: max, calculable: true, left: 8, bottom: 8 };
+        option.series = [{
+          type: "map",
+          map: "divisions",
+          name: table.columns[2],
+          data: table.rows.map(function (r) { return { name: String(r[0]), value: r[2] }; })
+        }];
+        draw(el, option, table.rows.length === 0);
+      })
+      .catch(function (error) {
+        el.dataset.error = String(error);
+      });
+  }
+
   document.querySelectorAll("[data-table]").forEach(function (el) {
     var name = el.dataset.table;
     var table = tables[name];
-    if (table && builders[name]) {
+    if (name === "division_map" && table && data.boundaries) {
+      divisionMap(el, table);
+    } else if (table && builders[name]) {
       draw(el, builders[name](table), table.rows.length === 0);
     }
   });
