@@ -15,10 +15,8 @@ savepoint, so a step that commits once per row costs more in production (a commi
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -40,24 +38,8 @@ from petitiondesk.cases.models import Case, Deadline  # noqa: E402
 from petitiondesk.core import clock  # noqa: E402
 from petitiondesk.supervision.services import deadlines_sweep, supervision_sweep  # noqa: E402
 
-
-class Rollback(Exception):
-    pass
-
-
-def machine() -> str:
-    model = "?"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
-        for line in fh:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    db = connection.vendor
-    if db == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("SHOW server_version")
-            db += " " + cur.fetchone()[0]
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, {db}"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from analytics import Rollback, machine  # noqa: E402  (bench/analytics.py)
 
 
 def rolled_back(fn: Any, **kwargs: Any) -> tuple[float, int, Any, dict[str, int]]:

@@ -28,26 +28,23 @@ class RollupState(models.Model):
         return f"{self.name} at event {self.last_event_id}"
 
 
-class DailyCount(models.Model):
-    """How many times `metric` happened on `day` at `org`, in total (`dimension` "") or for one
-    value of one case dimension (topic, division, channel, category).
+class Dimension(models.TextChoices):
+    TOTAL = "", _("total")
+    TOPIC = "topic", _("topic")
+    DIVISION = "division", _("division")
+    CHANNEL = "channel", _("channel")
+    CATEGORY = "category", _("category")
+    TOPIC_DIVISION = "topic_division", _("topic × division")
 
-    Key/value rather than one wide row per combination of dimensions: each chart reads one
-    dimension at a time, so storing the marginals keeps the rows a chart scans to
-    days x organisations x values of that one dimension, and new metrics need no migration.
-    """
 
-    class Dimension(models.TextChoices):
-        TOTAL = "", _("total")
-        TOPIC = "topic", _("topic")
-        DIVISION = "division", _("division")
-        CHANNEL = "channel", _("channel")
-        CATEGORY = "category", _("category")
-        TOPIC_DIVISION = "topic_division", _("topic × division")
+class _Count(models.Model):
+    """The columns of `DailyCount` and `MonthlyCount`, which the one roll-up writes alike."""
+
+    Dimension = Dimension
 
     day = models.DateField()
-    # No index of its own: both indexes below already lead to it, and each extra index is one
-    # more to maintain on every upsert of the roll-up.
+    # No index of its own: both indexes of a count table already lead to it, and each extra
+    # index is one more to maintain on every upsert of the roll-up.
     org = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -55,6 +52,22 @@ class DailyCount(models.Model):
     dimension = models.CharField(max_length=16, choices=Dimension.choices, blank=True)
     value = models.CharField(max_length=96, blank=True)
     n = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric} {self.dimension}={self.value}: {self.n}"
+
+
+class DailyCount(_Count):
+    """How many times `metric` happened on `day` at `org`, in total (`dimension` "") or for one
+    value of one case dimension (topic, division, channel, category, topic × division).
+
+    Key/value rather than one wide row per combination of dimensions: each chart reads one
+    dimension at a time, so storing the marginals keeps the rows a chart scans to
+    days x organisations x values of that one dimension, and new metrics need no migration.
+    """
 
     class Meta:
         constraints = [
@@ -71,25 +84,11 @@ class DailyCount(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.day} {self.metric} {self.dimension}={self.value}: {self.n}"
 
-
-class MonthlyCount(models.Model):
+class MonthlyCount(_Count):
     """`DailyCount` summed by calendar month (`day` is the month's first day), written by the
     same roll-up. A long period reads its whole months here and only its ragged ends by day: a
     year is 12 rows per key instead of 365."""
-
-    day = models.DateField()
-    # No index of its own: both indexes below already lead to it, and each extra index is one
-    # more to maintain on every upsert of the roll-up.
-    org = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
-    metric = models.CharField(max_length=40)
-    dimension = models.CharField(max_length=16, choices=DailyCount.Dimension.choices, blank=True)
-    value = models.CharField(max_length=96, blank=True)
-    n = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -103,9 +102,6 @@ class MonthlyCount(models.Model):
                 name="monthly_count_read_all",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.day:%Y-%m} {self.metric} {self.dimension}={self.value}: {self.n}"
 
 
 class InHandCount(models.Model):
