@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -45,12 +46,13 @@ def test_a_closed_case_is_never_a_backlog_case(api_as, clerk_alice):
     assert backlog_sweep(today=TODAY) == 0
 
 
-@pytest.mark.django_db
-def test_the_third_submission_on_the_same_matter_flags_the_case(api_as, clerk_alice):
-    first, second, third = (
+def three_unlinked_cases(api_as: Any, clerk: Any) -> tuple[int, ...]:
+    """Three open cases of different matters, with whatever intake linked removed: the links are
+    set by hand in the tests."""
+    ids = tuple(
         registered_case(
             api_as,
-            clerk_alice,
+            clerk,
             received_on="2026-11-20",
             title=title,
             content=f"{title}，请求处理。",
@@ -63,7 +65,13 @@ def test_the_third_submission_on_the_same_matter_flags_the_case(api_as, clerk_al
             ("餐馆油烟扰民", "food", "赵六", "13700000003"),
         )
     )
-    CaseLink.objects.all().delete()  # whatever intake linked: the links are set by hand here
+    CaseLink.objects.all().delete()
+    return ids
+
+
+@pytest.mark.django_db
+def test_the_third_submission_on_the_same_matter_flags_the_case(api_as, clerk_alice):
+    first, second, third = three_unlinked_cases(api_as, clerk_alice)
     link(second, first)
     assert backlog_sweep(today=TODAY) == 0  # two submissions
     link(first, third, "same_matter")
@@ -138,22 +146,7 @@ def test_the_repeat_check_reads_only_links_added_since_its_last_run(
     from petitiondesk.supervision import services as sv
 
     monkeypatch.setattr(sv, "LATE_LINK_MARGIN", 0)
-    first, second, third = (
-        registered_case(
-            api_as,
-            clerk_alice,
-            received_on="2026-11-20",
-            title=title,
-            content=f"{title}，请求处理。",
-            petitioners=[{"name": name, "phone": phone}],
-        )
-        for title, name, phone in (
-            ("学位分配不公", "王小明", "13800000001"),
-            ("路灯长期不亮", "李四", "13900000002"),
-            ("餐馆油烟扰民", "赵六", "13700000003"),
-        )
-    )
-    CaseLink.objects.all().delete()
+    first, second, third = three_unlinked_cases(api_as, clerk_alice)
     link(second, first)
     link(first, third, "same_matter")
     assert backlog_sweep(today=TODAY) == 1

@@ -23,7 +23,7 @@ from petitiondesk.supervision.services import (
     reminders_sweep,
 )
 from tests.test_supervision_ladder import registered_case
-from tests.test_sweep_and_concurrency import run_together
+from tests.test_sweep_and_concurrency import needs_postgres, run_together
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -213,11 +213,6 @@ def test_the_backlog_index_covers_exactly_the_open_statuses():
 
 
 # --- real concurrency: PostgreSQL only ----------------------------------------------------------
-
-needs_postgres = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="concurrency tests need PostgreSQL: set PETITIONDESK_TEST_DATABASE_URL (make test does)",
-)
 
 
 @needs_postgres
