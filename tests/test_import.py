@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from petitiondesk.cases.models import Case, CaseEvent, Deadline, ExternalRef
@@ -297,6 +298,44 @@ def test_refused_rows_are_reported_by_line_and_the_rest_stored(clerk_alice, tmp_
     second = ExternalRef.objects.get(source="test", external_id="2").case
     assert second.title == "多行" and second.content == "多行\n内容\n补充"
     assert second.status == "closed" and second.received_on == dt.date(2026, 9, 2)
+
+
+THREE_ROWS = (
+    "id,subject,body,more,date,state,office\n"
+    "1,入学问题,孩子入学,,01.09.2026,done,\n"
+    "2,道路破损,路面坑洼,,02.09.2026,done,\n"
+    "3,噪音扰民,夜间施工,,03.09.2026,open,\n"
+)
+
+
+def test_an_import_reads_the_known_references_once_a_batch(clerk_alice, tmp_path):
+    data = _write(tmp_path, "in.csv", THREE_ROWS)
+    mapping = load_mapping(_write(tmp_path, "m.yaml", SMALL_MAPPING))
+    import_file(path=data, mapping=mapping, actor=clerk_alice)
+    table = ExternalRef._meta.db_table
+    with CaptureQueriesContext(connection) as ctx:
+        again = import_file(path=data, mapping=mapping, actor=clerk_alice)
+    assert (again.created, again.unchanged) == (0, 3)
+    reads = [q for q in ctx.captured_queries if q["sql"].startswith("SELECT") and table in q["sql"]]
+    assert len(reads) == 1, [q["sql"] for q in reads]
+
+
+def test_the_imported_status_voids_the_one_clock_with_a_plain_update(clerk_alice, tmp_path):
+    data = _write(tmp_path, "in.csv", THREE_ROWS)
+    mapping = load_mapping(_write(tmp_path, "m.yaml", SMALL_MAPPING))
+    with CaptureQueriesContext(connection) as ctx:
+        summary = import_file(path=data, mapping=mapping, actor=clerk_alice)
+    assert summary.created == 3
+    closed = Case.objects.filter(status="closed")
+    assert closed.count() == 2
+    assert list(Deadline.objects.filter(case__in=closed).values_list("state", flat=True)) == [
+        "void",
+        "void",
+    ]
+    table = Deadline._meta.db_table
+    updates = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith(f'UPDATE "{table}"')]
+    # bulk_update's CASE WHEN per column cost a fifth of a bulk import's time.
+    assert len(updates) == 2 and not any("CASE" in sql for sql in updates), updates
 
 
 def test_a_gb18030_csv_is_read_without_naming_its_encoding(clerk_alice, tmp_path):

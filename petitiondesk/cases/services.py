@@ -183,6 +183,19 @@ def acting(
         _write(step)
 
 
+# What a verb may change on a clock it already has.
+DEADLINE_COLUMNS = [
+    "state",
+    "done_on",
+    "start_on",
+    "due_on",
+    "extension_days",
+    "hearing_days",
+    "calendar_version",
+    "provisional",
+]
+
+
 def _write(step: Step) -> None:
     case = step.case
     if "org" in step.changed and case.assignee_id is not None:
@@ -202,20 +215,14 @@ def _write(step: Step) -> None:
         if updated != 1:
             raise Conflict("conflict", _("the case was changed by someone else; reload and retry"))
         case.version += 1
-    if step.touched:
-        Deadline.objects.bulk_update(
-            set(step.touched),
-            [
-                "state",
-                "done_on",
-                "start_on",
-                "due_on",
-                "extension_days",
-                "hearing_days",
-                "calendar_version",
-                "provisional",
-            ],
-        )
+    touched = set(step.touched)
+    if len(touched) == 1:
+        # Most verbs touch one clock. bulk_update builds a CASE WHEN per column for it, which took
+        # a fifth of a bulk import's time; a plain UPDATE writes the same row.
+        [d] = touched
+        Deadline.objects.filter(pk=d.pk).update(**{f: getattr(d, f) for f in DEADLINE_COLUMNS})
+    elif touched:
+        Deadline.objects.bulk_update(touched, DEADLINE_COLUMNS)
     if step.created:
         Deadline.objects.bulk_create(step.created)
         step.deadlines.extend(step.created)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -137,6 +137,7 @@ class _Run:
     seen: dict[str, int] = field(default_factory=dict)  # external id -> line of its first row
     topics: set[str] = field(default_factory=set)
     pending_topic: str | None = None  # created by the row being written; gone if it is refused
+    refs: dict[str, ExternalRef] = field(default_factory=dict)  # the batch's, by external id
 
     def __post_init__(self) -> None:
         self.topics = set(Topic.objects.values_list("code", flat=True))
@@ -144,18 +145,34 @@ class _Run:
     def all(self, table: Table, progress: Progress | None) -> None:
         done = 0
         for batch in _batches(table.rows, BATCH_SIZE):
+            rows = [(line, self.mapped(record)) for line, record in batch]
             with write_transaction():
-                for line, record in batch:
-                    self.row(line, record)
+                # One query for the batch's known references instead of one a row: a tenth of a
+                # row's time. Exact: an external id is written at most once a run (`seen`).
+                self.refs = self.known_refs(row for _line, row in rows)
+                for line, row in rows:
+                    self.row(line, row)
             done += len(batch)
             if progress is not None:
                 progress(done, table)
 
-    def row(self, line: int, record: dict[str, Any]) -> None:
-        external_id = ""
+    def mapped(self, record: dict[str, Any]) -> MappedRow | DomainError:
         try:
-            mapped = self.mapping.apply(record)
-            external_id = mapped.external_id
+            return self.mapping.apply(record)
+        except DomainError as exc:  # refused in its turn by `row`, keeping the refusals in order
+            return exc
+
+    def known_refs(self, rows: Iterable[MappedRow | DomainError]) -> dict[str, ExternalRef]:
+        ids = {row.external_id for row in rows if isinstance(row, MappedRow)}
+        refs = ExternalRef.objects.filter(source=self.mapping.source, external_id__in=ids)
+        return {ref.external_id: ref for ref in refs.select_related("case")}
+
+    def row(self, line: int, mapped: MappedRow | DomainError) -> None:
+        if isinstance(mapped, DomainError):
+            self.refuse(Refusal(line, "", mapped.code, mapped.message))
+            return
+        external_id = mapped.external_id
+        try:
             first = self.seen.get(external_id)
             if first is not None:
                 raise InvalidInput(
@@ -185,11 +202,7 @@ class _Run:
     def store(self, row: MappedRow) -> str:
         """Write one mapped row; "created", "updated" or "unchanged"."""
         source = self.mapping.source
-        ref = (
-            ExternalRef.objects.filter(source=source, external_id=row.external_id)
-            .select_related("case")
-            .first()
-        )
+        ref = self.refs.get(row.external_id)
         if ref is None:
             self.ensure_topic(row)
             receipt = petition_submit(submission=row.submission, actor=self.actor)
