@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
+from django.db import connections, transaction
 
 from petitiondesk.cases.models import Case, CaseEvent, CaseLink
 from petitiondesk.cases.services import case_route
@@ -20,6 +22,7 @@ from petitiondesk.supervision.services import (
     backlog_sweep,
 )
 from tests.test_supervision_ladder import registered_case
+from tests.test_sweep_and_concurrency import needs_postgres
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -155,3 +158,43 @@ def test_the_repeat_check_reads_only_links_added_since_its_last_run(
     with CaptureQueriesContext(connection) as again:
         assert backlog_sweep(today=TODAY) == 0
     assert [q["sql"] for q in again.captured_queries if "COUNT(" in q["sql"]] == []
+
+
+@needs_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_repeat_case_held_by_a_verb_is_flagged_by_the_next_run_without_new_links(
+    api_as, clerk_alice, monkeypatch
+):
+    """The repeat check's mark stays back while a case due a flag is held by another
+    transaction, so the next run reads the same links again and flags it."""
+    from petitiondesk.analytics.models import RollupState
+    from petitiondesk.supervision import services as sv
+
+    monkeypatch.setattr(sv, "LATE_LINK_MARGIN", 0)
+    first, second, third = three_unlinked_cases(api_as, clerk_alice)
+    link(second, first)
+    link(first, third, "same_matter")
+    locked, release = threading.Event(), threading.Event()
+
+    def verb_holding_the_case() -> None:
+        try:
+            with transaction.atomic():
+                Case.objects.select_for_update().get(pk=first)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=verb_holding_the_case)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        assert backlog_sweep(today=TODAY) == 0
+    finally:
+        release.set()
+        holder.join(10)
+    assert RollupState.objects.get(name=sv.REPEAT_MARK).last_event_id == 0
+    assert backlog_sweep(today=TODAY) == 1
+    assert BacklogCase.objects.get().case_id == first
+    assert RollupState.objects.get(name=sv.REPEAT_MARK).last_event_id > 0
