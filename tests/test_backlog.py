@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
 import pytest
-from django.db import connections, transaction
 
 from petitiondesk.cases.models import Case, CaseEvent, CaseLink
 from petitiondesk.cases.services import case_route
@@ -22,7 +20,7 @@ from petitiondesk.supervision.services import (
     backlog_sweep,
 )
 from tests.test_supervision_ladder import registered_case
-from tests.test_sweep_and_concurrency import needs_postgres
+from tests.test_sweep_and_concurrency import case_held, needs_postgres
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -175,25 +173,8 @@ def test_a_repeat_case_held_by_a_verb_is_flagged_by_the_next_run_without_new_lin
     first, second, third = three_unlinked_cases(api_as, clerk_alice)
     link(second, first)
     link(first, third, "same_matter")
-    locked, release = threading.Event(), threading.Event()
-
-    def verb_holding_the_case() -> None:
-        try:
-            with transaction.atomic():
-                Case.objects.select_for_update().get(pk=first)
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=verb_holding_the_case)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    with case_held(first):
         assert backlog_sweep(today=TODAY) == 0
-    finally:
-        release.set()
-        holder.join(10)
     assert RollupState.objects.get(name=sv.REPEAT_MARK).last_event_id == 0
     assert backlog_sweep(today=TODAY) == 1
     assert BacklogCase.objects.get().case_id == first

@@ -1,11 +1,12 @@
 """The overdue sweep, and concurrent writers on one case."""
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from petitiondesk.cases.models import Case, CaseEvent, Deadline
 from petitiondesk.supervision.models import SupervisionRecord
@@ -115,6 +116,30 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
     for t in threads:
         t.join(30)
     return results
+
+
+@contextlib.contextmanager
+def case_held(case_id: int) -> Iterator[None]:
+    """Another transaction (a verb, say) holds the case's row lock while the block runs."""
+    locked, release = threading.Event(), threading.Event()
+
+    def verb_holding_the_case() -> None:
+        try:
+            with transaction.atomic():
+                Case.objects.select_for_update().get(pk=case_id)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=verb_holding_the_case)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        yield
+    finally:
+        release.set()
+        holder.join(10)
 
 
 @needs_postgres

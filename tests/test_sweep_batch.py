@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from petitiondesk.cases.models import Case, CaseEvent, Deadline
@@ -23,7 +22,7 @@ from petitiondesk.supervision.services import (
     reminders_sweep,
 )
 from tests.test_supervision_ladder import registered_case
-from tests.test_sweep_and_concurrency import needs_postgres, run_together
+from tests.test_sweep_and_concurrency import case_held, needs_postgres, run_together
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -240,27 +239,10 @@ def test_the_sweep_passes_over_a_case_a_verb_holds_instead_of_waiting(api_as, cl
     held = registered_case(api_as, clerk_alice, received_on="2026-09-01")
     free = registered_case(api_as, clerk_alice, received_on="2026-09-01")
     held_windows = lapsed_windows(held, 3)
-    locked, release = threading.Event(), threading.Event()
-
-    def verb_holding_the_case() -> None:
-        try:
-            with transaction.atomic():
-                Case.objects.select_for_update().get(pk=held)
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=verb_holding_the_case)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    with case_held(held):
         started = time.monotonic()
         assert deadlines_sweep() == 1  # `free`'s routing clock only
         assert time.monotonic() - started < 5
-    finally:
-        release.set()
-        holder.join(10)
     assert Deadline.objects.get(case_id=free, rule="routing").state == "missed"
     assert Deadline.objects.filter(case_id=held, state="open").count() == 4
     assert deadlines_sweep() == 4  # the next run claims them
