@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Subquery
+from django.db.models import Count, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -258,6 +258,17 @@ def _lock_cases(case_ids: Iterable[int]) -> dict[int, Case]:
     return {case.pk: case for case in locked.order_by("pk")}
 
 
+def _locked_and_fresh(
+    candidates: Sequence[tuple[int, int]], still_due: QuerySet[Any]
+) -> tuple[dict[int, Case], list[Any]]:
+    """Lock the cases of the (row id, case id) candidates that no other transaction holds, then
+    read their rows again under those locks through `still_due` (the sweep's condition): the
+    cases by id, and the rows still due in the candidates' order. Inside `write_transaction()`."""
+    cases = _lock_cases({case_id for _row_id, case_id in candidates})
+    fresh = still_due.filter(pk__in=[r for r, case_id in candidates if case_id in cases]).in_bulk()
+    return cases, [fresh[r] for r, _case_id in candidates if r in fresh]
+
+
 # --- the ladder: reminder ---------------------------------------------------------------------
 
 
@@ -289,15 +300,13 @@ def reminders_sweep(*, today: dt.date | None = None) -> int:
     if not due:
         return 0
     with write_transaction():
-        cases = _lock_cases({case_id for _deadline_id, case_id in due})
         # Read again under the cases' locks: done, or reminded by another worker meanwhile.
-        fresh = Deadline.objects.filter(
-            pk__in=[d for d, case_id in due if case_id in cases],
-            state=Deadline.State.OPEN,
-            org__isnull=False,
-            reminder__isnull=True,
-        ).in_bulk()
-        deadlines = [fresh[d] for d, _case_id in due if d in fresh]
+        cases, deadlines = _locked_and_fresh(
+            due,
+            Deadline.objects.filter(
+                state=Deadline.State.OPEN, org__isnull=False, reminder__isnull=True
+            ),
+        )
         owed = [(cases[d.case_id], d.org_id) for d in deadlines if d.org_id is not None]
         Reminder.objects.bulk_create(
             Reminder(deadline=d, case=cases[d.case_id], sent_on=today) for d in deadlines
@@ -521,14 +530,13 @@ def listing_sweep(*, today: dt.date | None = None) -> int:
     if not candidates:
         return 0
     with write_transaction():
-        cases = _lock_cases({case_id for _record_id, case_id in candidates})
         # Read again under the cases' locks: answered, or listed by another worker meanwhile.
-        fresh = SupervisionRecord.objects.filter(
-            pk__in=[r for r, case_id in candidates if case_id in cases],
-            state=SupervisionRecord.State.OPEN,
-            listed_on__isnull=True,
-        ).in_bulk()
-        records = [fresh[r] for r, _case_id in candidates if r in fresh]
+        cases, records = _locked_and_fresh(
+            candidates,
+            SupervisionRecord.objects.filter(
+                state=SupervisionRecord.State.OPEN, listed_on__isnull=True
+            ),
+        )
         SupervisionRecord.objects.filter(
             pk__in=[r.pk for r in records],
             state=SupervisionRecord.State.OPEN,
