@@ -8,8 +8,8 @@
 
 bench/generate.py replays every case's life in Python (about 850 cases/s on an idle 2-core machine):
 10,000,000 cases would take 3.3 hours. This script copies what it generated, server-side, with
-`INSERT … SELECT` over `generate_series`: copy k of template case i is case i + k × (template's
-largest id), with its events, clocks, petitioners, links, accused organs, supervision records and
+`INSERT … SELECT` over `generate_series`: copy k of template case i is case m + i × 128 + k (m the
+template's largest id: copies sit beside each other, in order of receipt), with its events, clocks, petitioners, links, accused organs, supervision records and
 counts tally. Copies are moved back in time so that a day holds the mix of many template days:
 
 * A case with no running clock (every clock met, missed or void; done matters) is moved back
@@ -124,7 +124,11 @@ NOT_COPIED = (
     "cases_attachment",
 )
 INDEXED = [*TABLES, "analytics_casetally", "analytics_dailycount", "analytics_monthlycount"]
-COPIES_A_STATEMENT = 5
+CASES_A_STATEMENT = 10_000  # template cases whose copies one statement inserts
+# Copy k of template row i gets id (template's largest id) + i x SLOTS + k: the copies of a row sit
+# next to each other, so the tables stay in order of receipt as in real data (cases with clocks
+# due on one day share pages), at most SLOTS - 1 copies.
+SLOTS = 128
 
 
 def q(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -198,9 +202,9 @@ def select_list(table: str, spec: dict[str, Any], tmpl: dict[str, Any], spread: 
     out = []
     for col in columns(table):
         if col == "id":
-            out.append(f"t.id + k * {tmpl[spec['ids']]}")
+            out.append(f"{tmpl[spec['ids']]} + t.id * {SLOTS} + k")
         elif col in spec["fks"]:
-            out.append(f"t.{col} + k * {tmpl[spec['fks'][col]]}")
+            out.append(f"{tmpl[spec['fks'][col]]} + t.{col} * {SLOTS} + k")
         elif col in spec["dates"]:
             out.append(f"t.{col} - {shift}")
         elif col in spec["stamps"]:
@@ -215,7 +219,7 @@ def select_list(table: str, spec: dict[str, Any], tmpl: dict[str, Any], spread: 
         elif table == "cases_caseevent" and col == "payload":
             out.append(
                 "CASE WHEN t.payload ? 'deadline_id' THEN jsonb_set(t.payload, '{deadline_id}', "
-                f"to_jsonb((t.payload->>'deadline_id')::bigint + k * {tmpl['deadline']})) "
+                f"to_jsonb({tmpl['deadline']} + (t.payload->>'deadline_id')::bigint * {SLOTS} + k)) "
                 "ELSE t.payload END"
             )
         else:
@@ -223,36 +227,40 @@ def select_list(table: str, spec: dict[str, Any], tmpl: dict[str, Any], spread: 
     return ", ".join(out)
 
 
-def copy_rows(tmpl: dict[str, Any], first: int, last: int, spread: int) -> None:
-    for table, spec in TABLES.items():
+def copy_rows(
+    tmpl: dict[str, Any], first: int, last: int, spread: int, cases: tuple[int, int]
+) -> None:
+    """Copies first..last of the template cases with ids in `cases` (inclusive), every table,
+    inserted in order of template row then copy: the heap keeps the order of receipt, so the
+    cases (and clocks) of a day share pages as they do in real data."""
+    case_key = {"cases_case": "t.id"}
+    for table, spec in [*TABLES.items(), ("analytics_casetally", None)]:
         t0 = time.perf_counter()
-        join_on = "t.id" if table == "cases_case" else "t.case_id"
+        key = case_key.get(table, "t.case_id")
+        if spec is None:
+            cols = columns(table)
+            shift = f"(CASE WHEN s.movable THEN k %% {spread} ELSE 0 END)"
+            exprs = {
+                "case_id": f"{tmpl['case']} + t.case_id * {SLOTS} + k",
+                "entries": f"CASE WHEN {shift} = 0 THEN t.entries ELSE coalesce((SELECT "
+                "jsonb_agg(jsonb_build_array(to_char((e->>0)::date - "
+                f"{shift}, 'YYYY-MM-DD'), e->1, e->2, e->3) ORDER BY o) FROM "
+                "jsonb_array_elements(t.entries) WITH ORDINALITY AS x(e, o)), '[]'::jsonb) END",
+            }
+            select = ", ".join(exprs.get(c, f"t.{c}") for c in cols)
+            order = "t.case_id, k"
+        else:
+            cols = columns(table)
+            select = select_list(table, spec, tmpl, spread)
+            order = "t.id, k"
         q(
-            f"INSERT INTO {table} ({', '.join(columns(table))}) "
-            f"SELECT {select_list(table, spec, tmpl, spread)} "
-            f"FROM {table} t JOIN bench_shift s ON s.case_id = {join_on} "
-            f"CROSS JOIN generate_series(%s, %s) k WHERE t.id <= %s",
-            [first, last, tmpl[spec["ids"]]],
+            f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} "
+            f"FROM {table} t JOIN bench_shift s ON s.case_id = {key} "
+            f"CROSS JOIN generate_series(%s, %s) k "
+            f"WHERE {key} BETWEEN %s AND %s ORDER BY {order}",
+            [first, last, *cases],
         )
-        say(f"  {table}: copies {first}-{last}", t0)
-    t0 = time.perf_counter()
-    shift = f"(CASE WHEN s.movable THEN k %% {spread} ELSE 0 END)"
-    cols = columns("analytics_casetally")
-    exprs = {
-        "case_id": f"t.case_id + k * {tmpl['case']}",
-        "entries": f"CASE WHEN {shift} = 0 THEN t.entries ELSE coalesce((SELECT jsonb_agg("
-        f"jsonb_build_array(to_char((e->>0)::date - {shift}, 'YYYY-MM-DD'), e->1, e->2, e->3) "
-        "ORDER BY o) FROM jsonb_array_elements(t.entries) WITH ORDINALITY AS x(e, o)), "
-        "'[]'::jsonb) END",
-    }
-    q(
-        f"INSERT INTO analytics_casetally ({', '.join(cols)}) "
-        f"SELECT {', '.join(exprs.get(c, f't.{c}') for c in cols)} "
-        "FROM analytics_casetally t JOIN bench_shift s ON s.case_id = t.case_id "
-        "CROSS JOIN generate_series(%s, %s) k WHERE t.case_id <= %s",
-        [first, last, tmpl["case"]],
-    )
-    say(f"  analytics_casetally: copies {first}-{last}", t0)
+        say(f"  {table}: copies {first}-{last} of template cases {cases[0]}-{cases[1]}", t0)
 
 
 def template_counts() -> None:
@@ -318,6 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     tmpl = template()
     have = int(tmpl["copies"])
     want = max(have, math.ceil(args.total / tmpl["cases"]))
+    if want > SLOTS:
+        raise SystemExit(
+            f"scale: at most {SLOTS} copies of the template ({SLOTS * tmpl['cases']:,} cases)"
+        )
     say(
         f"template {tmpl['cases']:,} cases; {have} copies now, {want} wanted "
         f"({want * tmpl['cases']:,} cases)"
@@ -331,12 +343,14 @@ def main(argv: list[str] | None = None) -> int:
             q(f"DROP INDEX {name}")
         say(f"dropped {len(dropped)} secondary indexes")
         try:
-            for first in range(have, want, COPIES_A_STATEMENT):
-                last = min(want, first + COPIES_A_STATEMENT) - 1
+            # All the new copies of a range of template cases at a time (see copy_rows); a run
+            # that stops half-way leaves a database to drop, not to continue.
+            for a in range(1, tmpl["case"] + 1, CASES_A_STATEMENT):
+                b = min(tmpl["case"], a + CASES_A_STATEMENT - 1)
                 t0 = time.perf_counter()
-                copy_rows(tmpl, first, last, args.spread)
-                q("UPDATE bench_template SET value = %s WHERE key = 'copies'", [last + 1])
-                say(f"copies {first}-{last} of {want - 1} done", t0)
+                copy_rows(tmpl, have, want - 1, args.spread, (a, b))
+                say(f"template cases {a:,}-{b:,}: copies {have}-{want - 1} done", t0)
+            q("UPDATE bench_template SET value = %s WHERE key = 'copies'", [want])
             copies = int(q("SELECT value FROM bench_template WHERE key = 'copies'")[0][0])
             t0 = time.perf_counter()
             template_counts()
