@@ -407,19 +407,27 @@ def table_trend(p: Period) -> Table:
     )
 
 
-def _top_values(p: Period, dimension: str, labels: dict[str, str], title: str) -> Table:
+def _top_values(
+    p: Period,
+    dimension: str,
+    labels: dict[str, str],
+    title: str,
+    *,
+    limit: int | None = TOP,
+    keep_none: bool = True,
+) -> Table:
     rows = counts_by_value(
         metric="registered",
         dimension=dimension,
         date_from=p.date_from,
         date_to=p.date_to,
         org_ids=p.org_ids,
-        limit=TOP,
+        limit=limit,
     )
     return Table(
         title,
         [str(_("value")), str(_("name")), str(_("registered"))],
-        [[v, labels.get(v, v) or str(_("(none)")), n] for v, n in rows],
+        [[v, labels.get(v, v) or str(_("(none)")), n] for v, n in rows if v or keep_none],
     )
 
 
@@ -428,24 +436,22 @@ def table_topics(p: Period) -> Table:
 
 
 def table_divisions(p: Period) -> Table:
-    names = {code: row[0] for code, row in divisions().items()}
-    return _top_values(p, "division", names, str(_("Top divisions")))
+    return _top_values(p, "division", _division_names(), str(_("Top divisions")))
+
+
+def _division_names() -> dict[str, str]:
+    return {code: row[0] for code, row in divisions().items()}
 
 
 def table_division_map(p: Period) -> Table:
     """Every division of the period, for the map (the bar chart shows the top ones)."""
-    names = {code: row[0] for code, row in divisions().items()}
-    rows = counts_by_value(
-        metric="registered",
-        dimension="division",
-        date_from=p.date_from,
-        date_to=p.date_to,
-        org_ids=p.org_ids,
-    )
-    return Table(
+    return _top_values(
+        p,
+        "division",
+        _division_names(),
         str(_("Petitions by division")),
-        [str(_("value")), str(_("name")), str(_("registered"))],
-        [[v, names.get(v, v), n] for v, n in rows if v],
+        limit=None,
+        keep_none=False,
     )
 
 

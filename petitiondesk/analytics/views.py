@@ -104,11 +104,13 @@ def _charts() -> tuple[str, ...]:
     return (*CHARTS, "division_map") if division_boundaries() is not None else CHARTS
 
 
-def _tables(period: Period, version: str, figures: list[kpis.KpiFigure]) -> dict[str, Table]:
+def _tables(
+    period: Period, version: str, figures: list[kpis.KpiFigure], charts: tuple[str, ...]
+) -> dict[str, Table]:
     tables = {
         name: build(period)
         for name, build in TABLES.items()
-        if name != "division_map" or "division_map" in _charts()
+        if name != "division_map" or name in charts
     }
     tables["kpis"] = kpis.table_kpis(period, version, figures)
     tables["kpis_by_org"] = kpis.table_kpis_by_org(period, version)
@@ -133,7 +135,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         org_ids=period.org_ids,
         version=version,
     )
-    tables = _tables(period, version, figures)
+    charts = _charts()
+    tables = _tables(period, version, figures, charts)
     query = request.GET.urlencode()
     exports = {
         name: {
@@ -151,7 +154,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "tables": tables,
         "kpis": figures,
         "exports": exports,
-        "panels": [{"name": name, "table": tables[name], **exports[name]} for name in _charts()],
+        "panels": [{"name": name, "table": tables[name], **exports[name]} for name in charts],
         "suggestions": suggestions,
         "chart_data": {
             "grain": period.grain,
@@ -162,7 +165,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ],
             "labels": {"save": _("Save as image")},
             "boundaries": reverse("desk:analytics:boundaries")
-            if "division_map" in _charts()
+            if "division_map" in charts
             else None,
         },
     }
