@@ -8,7 +8,7 @@ case re-classified or acted on later moves its counts instead of counting them t
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from petitiondesk.accounts.models import Organisation
@@ -26,6 +26,15 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at event {self.last_event_id}"
+
+    @classmethod
+    def named(cls, name: str) -> RollupState:
+        """The row of `name`, created at 0 the first time (safe when two workers race)."""
+        try:
+            with transaction.atomic():
+                return cls.objects.get_or_create(name=name)[0]
+        except IntegrityError:  # another worker created it at the same moment
+            return cls.objects.get(name=name)
 
 
 class Dimension(models.TextChoices):

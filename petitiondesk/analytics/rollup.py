@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from petitiondesk.accounts.models import Organisation
@@ -349,14 +349,6 @@ def _recount(
     return len(new_tallies) + len(changed_tallies)
 
 
-def _state() -> None:
-    try:
-        with transaction.atomic():
-            RollupState.objects.get_or_create(name=STATE)
-    except IntegrityError:  # another worker created it at the same moment
-        pass
-
-
 def _locked_state() -> RollupState:
     """The state row, locked for this transaction (must run inside one)."""
     RollupState.objects.filter(name=STATE).update(ran_at=timezone.now())
@@ -371,7 +363,7 @@ def counts_rollup(
 ) -> int:
     """Bring the counts up to the events older than `lag_seconds`; returns the number of events
     read. Safe to run from several workers at once, and to run again (a no-op then)."""
-    _state()
+    RollupState.named(STATE)
     cutoff = timezone.now() - dt.timedelta(seconds=lag_seconds)
     org_by_code = _org_codes()
     done = 0
@@ -399,7 +391,7 @@ def counts_rebuild(*, batch: int = 2000, progress: Callable[[int], None] | None 
     """Recount everything from the event log and the clocks (repair); returns the number of cases.
     Runs as one transaction holding the roll-up's lock: readers see the old counts until it
     commits, and no roll-up runs meanwhile."""
-    _state()
+    RollupState.named(STATE)
     org_by_code = _org_codes()
     done = 0
     with write_transaction():

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -813,15 +813,6 @@ def repeat_counts(
     return counts, new[-1][0]
 
 
-def _repeat_mark() -> int:
-    try:
-        with transaction.atomic():
-            state, _created = RollupState.objects.get_or_create(name=REPEAT_MARK)
-    except IntegrityError:  # another worker created it at the same moment
-        state = RollupState.objects.get(name=REPEAT_MARK)
-    return state.last_event_id
-
-
 def _flag(
     case_id: int,
     *,
@@ -930,7 +921,7 @@ def backlog_sweep(*, today: dt.date | None = None) -> int:
         flagged += _flag_many(
             [(case_id, BacklogCase.Reason.OPEN_TOO_LONG, 1) for case_id in old], today=today
         )[0]
-    mark = _repeat_mark()
+    mark = RollupState.named(REPEAT_MARK).last_event_id
     counts, last = repeat_counts(after=max(0, mark - LATE_LINK_MARGIN))
     repeated = [
         (case_id, BacklogCase.Reason.REPEATED, submissions)
